@@ -1,0 +1,43 @@
+# jaxrec: two commands do all the set-up.
+#   make demo   creates .venv if missing, prepares ML-1M, trains SASRec (bounded time),
+#               evaluates on the test split (full ranking) and prints the metric table.
+#   make test   creates .venv if missing and runs the test suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DATA_DIR ?= $(if $(JAXREC_DATA_DIR),$(JAXREC_DATA_DIR),../shared/datasets)
+DEMO_MINUTES ?= 10
+DEMO_DIR ?= runs/demo
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-slow lint venv clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements/lock.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip==25.3
+	$(PY) -m pip install -q -r requirements/lock.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@test -d "$(DATA_DIR)/ml-1m_sasrec" || { echo "ML-1M not found under $(DATA_DIR): set JAXREC_DATA_DIR, or run '$(VENV)/bin/jaxrec data download movielens-1m --out DIR' and prepare it with --source movielens" >&2; exit 2; }
+	$(VENV)/bin/jaxrec data prepare --source sasrec-txt --input "$(DATA_DIR)/ml-1m_sasrec/ml-1m.txt" --out data/ml-1m
+	$(VENV)/bin/jaxrec train --config configs/sasrec.py --data data/ml-1m --workdir $(DEMO_DIR) --max-minutes $(DEMO_MINUTES)
+	$(VENV)/bin/jaxrec evaluate --workdir $(DEMO_DIR) --split test --out $(DEMO_DIR)/test_metrics.json --dump-topk $(DEMO_DIR)/test_top100.jsonl > /dev/null
+	$(PY) -m jaxrec.report $(DEMO_DIR)/test_metrics.json
+
+test: $(STAMP)
+	XLA_FLAGS=--xla_force_host_platform_device_count=8 $(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	XLA_FLAGS=--xla_force_host_platform_device_count=8 $(PY) -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf runs data .pytest_cache .ruff_cache

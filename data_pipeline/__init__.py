@@ -1,0 +1,1 @@
+"""Data preparation (readers, `prepare`, prepared-dataset access) and grain input pipelines."""

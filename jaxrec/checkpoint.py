@@ -1,0 +1,92 @@
+"""The only orbax user: 'latest' (state + grain iterator + bookkeeping) and 'best'.
+
+``latest`` lets a killed run resume exactly where it was, in the data too; ``best`` keeps
+the parameters with the best validation metric (early stopping) for evaluation/export.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import grain
+import orbax.checkpoint as ocp
+
+from jaxrec.types import PyTree
+
+
+class Checkpointer:
+    """Two ``CheckpointManager``s under ``workdir/checkpoints``."""
+
+    def __init__(self, workdir: str | pathlib.Path, *, keep: int = 2):
+        root = pathlib.Path(workdir).resolve() / "checkpoints"
+        self._latest = ocp.CheckpointManager(
+            root / "latest",
+            options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+            item_names=("state", "data_iter", "meta"),
+        )
+        self._best = ocp.CheckpointManager(
+            root / "best",
+            options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True),
+            item_names=("params", "meta"),
+        )
+
+    def latest_step(self) -> int | None:
+        """Step of the newest resumable checkpoint, or None."""
+        return self._latest.latest_step()
+
+    def save_latest(self, step: int, state: PyTree, data_iter, meta: dict) -> None:
+        """Saves state, the grain iterator position and JSON bookkeeping."""
+        self._latest.save(
+            step,
+            args=ocp.args.Composite(
+                state=ocp.args.StandardSave(state),
+                data_iter=grain.checkpoint.CheckpointSave(data_iter),
+                meta=ocp.args.JsonSave(meta),
+            ),
+        )
+
+    def restore_latest(self, abstract_state: PyTree, data_iter) -> tuple[PyTree, dict]:
+        """Restores into ``abstract_state`` (keeps its shardings) and moves ``data_iter``."""
+        restored = self._latest.restore(
+            self._latest.latest_step(),
+            args=ocp.args.Composite(
+                state=ocp.args.StandardRestore(abstract_state),
+                data_iter=grain.checkpoint.CheckpointRestore(data_iter),
+                meta=ocp.args.JsonRestore(),
+            ),
+        )
+        return restored.state, restored.meta
+
+    def save_best(self, step: int, params: PyTree, meta: dict) -> None:
+        """Replaces the best parameters."""
+        self._best.save(
+            step,
+            args=ocp.args.Composite(
+                params=ocp.args.StandardSave(params), meta=ocp.args.JsonSave(meta)
+            ),
+            force=True,
+        )
+
+    def has_best(self) -> bool:
+        """Whether best parameters exist."""
+        return self._best.latest_step() is not None
+
+    def restore_best(self, abstract_params: PyTree) -> tuple[PyTree, dict]:
+        """The best parameters and their bookkeeping."""
+        restored = self._best.restore(
+            self._best.latest_step(),
+            args=ocp.args.Composite(
+                params=ocp.args.StandardRestore(abstract_params), meta=ocp.args.JsonRestore()
+            ),
+        )
+        return restored.params, restored.meta
+
+    def wait(self) -> None:
+        """Blocks until asynchronous saves are on disk."""
+        self._latest.wait_until_finished()
+        self._best.wait_until_finished()
+
+    def close(self) -> None:
+        """Flushes and releases both managers."""
+        self._latest.close()
+        self._best.close()

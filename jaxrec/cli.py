@@ -1,0 +1,166 @@
+"""``jaxrec`` command line: data prepare/download, train, evaluate.
+
+Exit codes: 0 success, 2 bad input (one line on stderr naming file, line and problem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import pathlib
+import sys
+
+log = logging.getLogger("jaxrec")
+
+SOURCES = ("sasrec-txt", "s3rec-txt", "movielens", "amazon-reviews", "recbole-atomic")
+
+
+def default_data_dir() -> pathlib.Path | None:
+    """``$JAXREC_DATA_DIR``, else ``../shared/datasets`` next to the repo when it exists."""
+    if os.environ.get("JAXREC_DATA_DIR"):
+        return pathlib.Path(os.environ["JAXREC_DATA_DIR"])
+    shared = pathlib.Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    return shared if shared.is_dir() else None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jaxrec", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="prepare or download datasets")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    prep = data_sub.add_parser("prepare", help="raw interactions -> prepared dataset dir")
+    prep.add_argument("--source", required=True, choices=SOURCES)
+    prep.add_argument("--input", required=True, type=pathlib.Path, help="file or folder")
+    prep.add_argument("--out", required=True, type=pathlib.Path)
+    prep.add_argument("--kcore", type=int, default=None, help="iterative k-core filter")
+    down = data_sub.add_parser("download", help="fetch a public dataset (checksum-verified)")
+    down.add_argument("name", choices=("movielens-1m", "movielens-100k"))
+    down.add_argument("--out", required=True, type=pathlib.Path)
+
+    train = sub.add_parser("train", help="train a model")
+    _add_train_args(train)
+
+    ev = sub.add_parser("evaluate", help="rank held-out items of a trained run")
+    ev.add_argument("--workdir", required=True, type=pathlib.Path)
+    ev.add_argument("--split", choices=("test", "valid"), default="test")
+    ev.add_argument("--out", required=True, type=pathlib.Path)
+    ev.add_argument("--dump-topk", type=pathlib.Path, default=None)
+    ev.add_argument("--k", type=int, default=100, help="length of the dumped lists")
+    ev.add_argument("--data", type=pathlib.Path, default=None, help="override the data dir")
+    ev.add_argument(
+        "--sampled",
+        type=int,
+        default=0,
+        metavar="N",
+        help="rank against N sampled negatives instead of the full catalogue",
+    )
+    ev.add_argument(
+        "--include-seen",
+        action="store_true",
+        help="keep items of the user's history among the candidates",
+    )
+    return parser
+
+
+def _add_train_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, type=pathlib.Path)
+    parser.add_argument("--data", required=True, type=pathlib.Path, help="prepared dataset dir")
+    parser.add_argument("--workdir", required=True, type=pathlib.Path)
+    parser.add_argument("--max-minutes", type=float, default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. model.embed_dim=128",
+    )
+
+
+def cmd_prepare(args) -> int:
+    """``jaxrec data prepare``."""
+    from data_pipeline.prepare import prepare
+
+    manifest = prepare(args.source, args.input, args.out, kcore=args.kcore)
+    print(json.dumps({k: manifest[k] for k in ("num_users", "num_items", "num_interactions")}))
+    return 0
+
+
+def cmd_download(args) -> int:
+    """``jaxrec data download``."""
+    from data_pipeline.download import download
+
+    print(download(args.name, args.out))
+    return 0
+
+
+def cmd_train(args) -> int:
+    """``jaxrec train`` (also ``python train.py``)."""
+    from jaxrec import config as config_lib
+    from jaxrec.training import loop
+
+    cfg = config_lib.apply_overrides(config_lib.load_config(args.config), args.set)
+    extra = {}
+    if args.seed is not None:
+        extra["seed"] = args.seed
+    if args.max_minutes is not None:
+        extra["max_minutes"] = args.max_minutes
+    cfg = config_lib.dataclasses.replace(cfg, **extra)
+    summary = loop.run(cfg, args.data, args.workdir)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    """``jaxrec evaluate``."""
+    from jaxrec.evaluate_run import evaluate_workdir
+
+    result = evaluate_workdir(
+        args.workdir,
+        split=args.split,
+        out=args.out,
+        dump_topk=args.dump_topk,
+        dump_k=args.k,
+        data_dir=args.data,
+        sampled=args.sampled,
+        include_seen=args.include_seen,
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+COMMANDS = {
+    "prepare": cmd_prepare,
+    "download": cmd_download,
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``jaxrec`` console script."""
+    args = _parser().parse_args(argv)
+    import absl.logging
+
+    # orbax logs every save step at INFO through absl; keep the console for our progress.
+    absl.logging.set_verbosity(absl.logging.WARNING)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from data_pipeline.errors import DataFormatError
+
+    name = args.data_command if args.command == "data" else args.command
+    try:
+        return COMMANDS[name](args)
+    except (DataFormatError, OSError, ValueError, TypeError) as err:
+        print(f"jaxrec {name}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""Typed, frozen experiment configuration and the ``--set key=value`` override parser.
+
+Each ``configs/<name>.py`` defines ``get_config() -> TrainConfig``. Overrides are parsed
+against the dataclass field types, so a typo or a wrong type fails at start-up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import pathlib
+import types
+import typing
+from typing import Any, Literal
+
+LossName = Literal["ce", "bce", "sampled_softmax"]
+ScheduleName = Literal["constant", "cosine", "linear"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """Sequence model hyper-parameters (SASRec by default)."""
+
+    name: str = "sasrec"
+    embed_dim: int = 64
+    num_layers: int = 2
+    num_heads: int = 1
+    mlp_dim: int = 64
+    max_len: int = 200
+    dropout: float = 0.2
+    attention_dropout: float = 0.2
+    activation: Literal["relu", "gelu"] = "relu"
+    scale_embeddings: bool = True
+
+    def __post_init__(self):
+        if self.embed_dim % self.num_heads:
+            raise ValueError(
+                f"model.embed_dim={self.embed_dim} is not divisible by "
+                f"model.num_heads={self.num_heads}"
+            )
+        if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.attention_dropout < 1.0:
+            raise ValueError("model.dropout and model.attention_dropout must be in [0, 1)")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LossConfig:
+    """Training objective.
+
+    ``ce``: full softmax cross-entropy over the whole catalogue. ``bce``: binary
+    cross-entropy with ``num_negatives`` uniform negatives per position (SASRec paper).
+    ``sampled_softmax``: softmax over the positive and ``num_negatives`` negatives shared by
+    the batch, drawn from ``proposal`` and corrected by log Q.
+    """
+
+    name: LossName = "ce"
+    num_negatives: int = 1
+    proposal: Literal["uniform", "popularity"] = "uniform"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OptimConfig:
+    """AdamW with linear warm-up, then ``schedule`` decay to ``end_factor`` x peak."""
+
+    learning_rate: float = 1e-3
+    warmup_steps: int = 100
+    schedule: ScheduleName = "constant"
+    end_factor: float = 0.0
+    weight_decay: float = 0.0
+    b1: float = 0.9
+    b2: float = 0.98
+    grad_clip_norm: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DataConfig:
+    """Input pipeline settings."""
+
+    batch_size: int = 128
+    prefetch_threads: int = 2
+    # Pad each batch only to the shortest of these lengths that fits its users (plus
+    # model.max_len); empty = one bucket of model.max_len. Same per-user computation.
+    length_buckets: tuple[int, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EvalConfig:
+    """Evaluation settings (full ranking unless ``num_sampled_negatives`` > 0)."""
+
+    batch_size: int = 256
+    exclude_seen: bool = False
+    num_sampled_negatives: int = 0
+    early_stopping_metric: str = "ndcg@10"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MeshConfig:
+    """Device mesh shape; ``-1`` takes all remaining devices (at most one axis)."""
+
+    data: int = -1
+    model: int = 1
+
+    def __post_init__(self):
+        if (self.data, self.model).count(-1) > 1:
+            raise ValueError("at most one mesh axis may be -1")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """A whole experiment."""
+
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    loss: LossConfig = dataclasses.field(default_factory=LossConfig)
+    optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    mesh: MeshConfig = dataclasses.field(default_factory=MeshConfig)
+    seed: int = 0
+    max_epochs: int = 200
+    eval_every_epochs: int = 1
+    patience: int = 10
+    log_every_steps: int = 20
+    max_minutes: float | None = None
+
+    def __post_init__(self):
+        if self.max_epochs < 1 or self.eval_every_epochs < 1 or self.patience < 1:
+            raise ValueError("max_epochs, eval_every_epochs and patience must be >= 1")
+
+
+def load_config(path: str | pathlib.Path) -> TrainConfig:
+    """Imports ``path`` and returns its ``get_config()``.
+
+    Raises:
+        FileNotFoundError: when the file does not exist.
+        TypeError: when ``get_config`` does not return a ``TrainConfig``.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: config file not found")
+    spec = importlib.util.spec_from_file_location(f"jaxrec_config_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cfg = module.get_config()
+    if not isinstance(cfg, TrainConfig):
+        raise TypeError(f"{path}: get_config() returned {type(cfg).__name__}, not TrainConfig")
+    return cfg
+
+
+def _parse_value(text: str, annotation: Any, key: str) -> Any:
+    """Converts ``text`` to the type ``annotation`` describes."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if text.lower() in ("none", "null") and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _parse_value(text, option, key)
+            except ValueError as err:
+                errors.append(str(err))
+        raise ValueError("; ".join(errors))
+    if origin is Literal:
+        if text not in typing.get_args(annotation):
+            raise ValueError(f"{key}={text!r}: expected one of {typing.get_args(annotation)}")
+        return text
+    if origin is tuple:
+        (item, _) = typing.get_args(annotation)
+        return tuple(_parse_value(t.strip(), item, key) for t in text.split(",") if t.strip())
+    if annotation is bool:
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise ValueError(f"{key}={text!r}: expected true or false")
+        return text.lower() in ("true", "1")
+    if annotation in (int, float, str):
+        try:
+            return annotation(text)
+        except ValueError:
+            raise ValueError(f"{key}={text!r}: expected {annotation.__name__}") from None
+    raise ValueError(f"{key}: cannot override a field of type {annotation}")
+
+
+def apply_override(cfg: Any, key: str, text: str) -> Any:
+    """Returns ``cfg`` with the dotted field ``key`` set from the string ``text``."""
+    head, _, rest = key.partition(".")
+    fields = {f.name: f for f in dataclasses.fields(cfg)}
+    if head not in fields:
+        raise ValueError(f"unknown config key {key!r} (known: {', '.join(fields)})")
+    if rest:
+        child = getattr(cfg, head)
+        if not dataclasses.is_dataclass(child):
+            raise ValueError(f"{key}: {head} has no sub-fields")
+        return dataclasses.replace(cfg, **{head: apply_override(child, rest, text)})
+    hints = typing.get_type_hints(type(cfg))
+    return dataclasses.replace(cfg, **{head: _parse_value(text, hints[head], key)})
+
+
+def apply_overrides(cfg: TrainConfig, overrides: list[str]) -> TrainConfig:
+    """Applies ``["model.embed_dim=128", ...]`` in order."""
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item!r}: expected key=value")
+        cfg = apply_override(cfg, key.strip(), text.strip())
+    return cfg
+
+
+def to_dict(cfg: TrainConfig) -> dict[str, Any]:
+    """A JSON-serialisable view of the config."""
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(data: dict[str, Any]) -> TrainConfig:
+    """Inverse of ``to_dict``."""
+    sub = {
+        "model": ModelConfig,
+        "loss": LossConfig,
+        "optim": OptimConfig,
+        "data": DataConfig,
+        "eval": EvalConfig,
+        "mesh": MeshConfig,
+    }
+
+    def build(name, values):
+        fields = {f.name: f for f in dataclasses.fields(sub[name])}
+        # JSON turns tuples into lists; restore them so configs compare equal.
+        return sub[name](
+            **{k: tuple(v) if isinstance(v, list) and k in fields else v for k, v in values.items()}
+        )
+
+    kwargs = {k: (build(k, v) if k in sub else v) for k, v in data.items()}
+    return TrainConfig(**kwargs)
+
+
+def dumps(cfg: TrainConfig) -> str:
+    """Pretty JSON for ``workdir/config.json``."""
+    return json.dumps(to_dict(cfg), indent=2, sort_keys=True)

@@ -1,0 +1,92 @@
+"""``jaxrec evaluate``: ranks a trained run's held-out items and writes JSON (+ top-k dump)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import pathlib
+import tempfile
+
+import jax
+import numpy as np
+
+from data_pipeline.pipeline import eval_data
+from jaxrec.evaluation import EvalOptions, evaluate, popularity_score_fn
+from jaxrec.training.setup import load_trained
+from jaxrec.training.step import score_step
+
+HEADLINE = ("ndcg@10", "hr@10", "recall@10", "precision@10", "f1@10", "mrr", "auc", "coverage@10")
+
+
+def atomic_write(path: pathlib.Path, write) -> None:
+    """Calls ``write(file)`` on a temp file beside ``path``, then renames it into place."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def evaluate_workdir(
+    workdir,
+    *,
+    split: str = "test",
+    out=None,
+    dump_topk=None,
+    dump_k: int = 100,
+    data_dir=None,
+    sampled: int = 0,
+    include_seen: bool = False,
+) -> dict:
+    """Evaluates the best checkpoint of ``workdir`` and the MostPop baseline.
+
+    Returns:
+        The JSON written to ``out``: headline metrics at the top level, plus ``split``,
+        ``exclude_seen``, ``baselines.mostpop`` and ``improvement_over_mostpop``.
+    """
+    trained = load_trained(workdir, data_dir)
+    cfg, dataset = trained.cfg, trained.dataset
+    data = eval_data(dataset, split, cfg.model.max_len)
+    options = EvalOptions(
+        exclude_seen=not include_seen,
+        num_sampled_negatives=sampled,
+        batch_size=cfg.eval.batch_size,
+        keep_top=dump_k,
+        seed=cfg.seed,
+    )
+    score = jax.jit(functools.partial(score_step, graphdef=trained.graphdef))
+    result, top = evaluate(lambda h: score(trained.params, h), data, dataset.num_items, options)
+    popularity = dataset.item_popularity(split).astype(np.float32)
+    mostpop, _ = evaluate(
+        popularity_score_fn(popularity), data, dataset.num_items, options, progress=False
+    )
+    result.update(
+        split=split,
+        model=cfg.model.name,
+        checkpoint_step=trained.meta.get("step"),
+        seed=cfg.seed,
+        baselines={"mostpop": {k: mostpop[k] for k in HEADLINE}},
+        improvement_over_mostpop={
+            k: (result[k] / mostpop[k] - 1.0) if mostpop[k] else None
+            for k in ("ndcg@10", "hr@10", "mrr")
+        },
+    )
+    if out is not None:
+        atomic_write(out, lambda f: json.dump(result, f, indent=2))
+    if dump_topk is not None:
+        item_ids = dataset.item_raw_ids()
+        user_ids = dataset.user_raw_ids()
+
+        def write_dump(handle):
+            for user, row in zip(data.users, top[:, :dump_k], strict=True):
+                items = [item_ids[i] for i in row]
+                handle.write(json.dumps({"user": user_ids[user], "items": items}) + "\n")
+
+        atomic_write(dump_topk, write_dump)
+    return result

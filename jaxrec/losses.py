@@ -1,0 +1,112 @@
+"""Next-item training losses over hidden states and the tied item table.
+
+All functions are pure and jit-safe. Shapes: ``B`` batch, ``L`` length, ``D`` width,
+``I`` catalogue rows (row 0 is padding and never a valid class), ``K`` negatives.
+Positions whose target is 0 (padding) are excluded from every mean.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxrec.config import LossConfig
+from jaxrec.types import Array
+
+
+def _masked_mean(values: Array, mask: Array) -> Array:
+    # `where`, not a product: values at masked positions may be inf (target 0 = padding).
+    total = jnp.sum(jnp.where(mask, values, 0.0))
+    return total / jnp.maximum(jnp.sum(mask, dtype=values.dtype), 1.0)
+
+
+def full_cross_entropy(hidden: Array, table: Array, targets: Array) -> Array:
+    """Softmax cross-entropy over the whole catalogue.
+
+    Args:
+        hidden: float[B, L, D].
+        table: float[I, D] item embeddings (row 0 padding, excluded from the softmax).
+        targets: int32[B, L] next item per position; 0 = no target.
+
+    Returns:
+        Scalar mean loss over positions with a target.
+    """
+    logits = jnp.einsum("bld,id->bli", hidden, table)
+    logits = logits.at[..., 0].set(-jnp.inf)
+    log_norm = jax.nn.logsumexp(logits, axis=-1)
+    target_logit = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
+    return _masked_mean(log_norm - target_logit, targets > 0)
+
+
+def binary_cross_entropy(hidden: Array, table: Array, targets: Array, negatives: Array) -> Array:
+    """SASRec's loss: -log s(pos) - sum_k log(1 - s(neg_k)) per position.
+
+    Args:
+        hidden: float[B, L, D].
+        table: float[I, D].
+        targets: int32[B, L]; 0 = no target.
+        negatives: int32[B, L, K] sampled negative items.
+
+    Returns:
+        Scalar mean over positions with a target.
+    """
+    pos = jnp.einsum("bld,bld->bl", hidden, jnp.take(table, targets, axis=0))
+    neg = jnp.einsum("bld,blkd->blk", hidden, jnp.take(table, negatives, axis=0))
+    per_position = -jax.nn.log_sigmoid(pos) - jnp.sum(jax.nn.log_sigmoid(-neg), axis=-1)
+    return _masked_mean(per_position, targets > 0)
+
+
+def sampled_softmax(
+    hidden: Array, table: Array, targets: Array, negatives: Array, log_q: Array
+) -> Array:
+    """Softmax over the positive and K shared negatives with logQ correction.
+
+    Args:
+        hidden: float[B, L, D].
+        table: float[I, D].
+        targets: int32[B, L]; 0 = no target.
+        negatives: int32[K] negatives shared by the whole batch.
+        log_q: float[K] log proposal probability of each negative.
+
+    Returns:
+        Scalar mean over positions with a target. A negative equal to the position's
+        target (an accidental hit) is masked out.
+    """
+    pos = jnp.einsum("bld,bld->bl", hidden, jnp.take(table, targets, axis=0))
+    neg = jnp.einsum("bld,kd->blk", hidden, jnp.take(table, negatives, axis=0)) - log_q[None, None]
+    neg = jnp.where(negatives[None, None, :] == targets[..., None], -jnp.inf, neg)
+    logits = jnp.concatenate([pos[..., None], neg], axis=-1)
+    return _masked_mean(jax.nn.logsumexp(logits, axis=-1) - pos, targets > 0)
+
+
+def uniform_negatives(key: Array, targets: Array, num_items: int, k: int) -> Array:
+    """int32[B, L, K] items drawn uniformly from 1..num_items, never equal to the target."""
+    offsets = jax.random.randint(key, (*targets.shape, k), 1, num_items)
+    # Shifting the target by 1..num_items-1 (mod num_items) never lands on the target.
+    base = jnp.maximum(targets, 1)[..., None] - 1
+    return ((base + offsets) % num_items + 1).astype(jnp.int32)
+
+
+def compute_loss(
+    cfg: LossConfig, hidden: Array, table: Array, targets: Array, key: Array, log_prior: Array
+) -> Array:
+    """Dispatches on ``cfg.name``.
+
+    Args:
+        cfg: loss settings.
+        hidden: float[B, L, D].
+        table: float[I, D].
+        targets: int32[B, L].
+        key: PRNG key for negative sampling.
+        log_prior: float[I] log proposal distribution over items (sampled softmax).
+    """
+    num_items = table.shape[0] - 1
+    if cfg.name == "ce":
+        return full_cross_entropy(hidden, table, targets)
+    if cfg.name == "bce":
+        negatives = uniform_negatives(key, targets, num_items, cfg.num_negatives)
+        return binary_cross_entropy(hidden, table, targets, negatives)
+    if cfg.name == "sampled_softmax":
+        negatives = jax.random.categorical(key, log_prior, shape=(cfg.num_negatives,))
+        return sampled_softmax(hidden, table, targets, negatives, log_prior[negatives])
+    raise ValueError(f"loss.name={cfg.name!r}: expected ce, bce or sampled_softmax")

@@ -1,0 +1,85 @@
+"""SASRec: causal self-attention over a user's item sequence (Kang & McAuley, 2018).
+
+Pre-LN blocks, learned positions, dropout, item embeddings tied with the output layer.
+Sequences are left-padded with item id 0, so the last position predicts the next item.
+Shapes: ``B`` batch, ``L`` = ``max_len``, ``D`` = ``embed_dim``, ``I`` = items + 1.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jaxrec.config import ModelConfig
+from jaxrec.models.transformer import TransformerBlock, attention_mask, layer_norm
+from jaxrec.types import Array
+
+
+class SASRec(nnx.Module):
+    """SASRec encoder; ``item_table`` doubles as the output layer."""
+
+    def __init__(self, cfg: ModelConfig, num_items: int, *, rngs: nnx.Rngs):
+        self.cfg = cfg
+        self.num_items = num_items
+        embed_init = nnx.initializers.normal(stddev=cfg.embed_dim**-0.5)
+        self.item_embed = nnx.Param(
+            embed_init(rngs.params(), (num_items + 1, cfg.embed_dim)),
+            out_sharding=("item", "embed"),
+        )
+        self.pos_embed = nnx.Param(
+            embed_init(rngs.params(), (cfg.max_len, cfg.embed_dim)), out_sharding=("seq", "embed")
+        )
+        self.blocks = nnx.List(
+            [
+                TransformerBlock(
+                    cfg.embed_dim,
+                    cfg.num_heads,
+                    cfg.mlp_dim,
+                    cfg.dropout,
+                    cfg.attention_dropout,
+                    cfg.activation,
+                    rngs=rngs,
+                )
+                for _ in range(cfg.num_layers)
+            ]
+        )
+        self.final_norm = layer_norm(cfg.embed_dim, rngs)
+        self.dropout = nnx.Dropout(cfg.dropout)
+
+    def item_table(self) -> Array:
+        """float[I, D]: item embeddings; row 0 is padding."""
+        return self.item_embed[...]
+
+    def encode(self, ids: Array, *, key: Array | None = None) -> Array:
+        """Hidden state per position.
+
+        Args:
+            ids: int32[B, L] item ids, left-padded with 0.
+            key: PRNG key for dropout, or None for deterministic inference.
+
+        Returns:
+            float[B, L, D]; position t summarises ids[:, : t + 1].
+        """
+        valid = ids > 0
+        x = jnp.take(self.item_table(), ids, axis=0)
+        if self.cfg.scale_embeddings:
+            x = x * jnp.sqrt(jnp.asarray(self.cfg.embed_dim, x.dtype))
+        x = (x + self.pos_embed[...][-ids.shape[1] :][None]) * valid[..., None]
+        keys = [None] * (len(self.blocks) + 1)
+        if key is not None:
+            keys = list(jax.random.split(key, len(self.blocks) + 1))
+        x = self.dropout(x, deterministic=key is None, rngs=keys[-1])
+        mask = attention_mask(valid, causal=True)
+        for block, block_key in zip(self.blocks, keys[:-1], strict=False):
+            x = block(x, mask, key=block_key) * valid[..., None]
+        return self.final_norm(x)
+
+    def user_state(self, ids: Array) -> Array:
+        """float[B, D]: the representation that scores the next item (last position)."""
+        return self.encode(ids)[:, -1]
+
+    def score_all(self, ids: Array) -> Array:
+        """float[B, I]: next-item scores for every item (column 0 = padding = -inf)."""
+        logits = self.user_state(ids) @ self.item_table().T
+        return logits.at[:, 0].set(-jnp.inf)

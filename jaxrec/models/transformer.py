@@ -1,0 +1,119 @@
+"""Pre-LayerNorm transformer block with a padding-aware causal mask.
+
+Shapes: ``B`` batch, ``L`` length, ``D`` width, ``H`` heads, ``K`` = ``D // H``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jaxrec.types import Array
+
+_init = nnx.initializers
+
+
+def attention_mask(valid: Array, causal: bool = True) -> Array:
+    """bool[B, 1, L, L]: query i may attend key j (j valid, and j <= i if causal).
+
+    Args:
+        valid: bool[B, L], False at padding positions.
+        causal: whether to forbid attending to later positions.
+    """
+    mask = valid[:, None, None, :]
+    if causal:
+        length = valid.shape[-1]
+        mask = mask & jnp.tril(jnp.ones((length, length), dtype=bool))[None, None]
+    return mask
+
+
+class MultiHeadAttention(nnx.Module):
+    """Scaled dot-product self-attention with fused per-head projections."""
+
+    def __init__(self, dim: int, num_heads: int, dropout: float, *, rngs: nnx.Rngs):
+        head_dim = dim // num_heads
+        kernel = _init.xavier_uniform()
+        qkv = jnp.stack([kernel(key, (dim, dim)) for key in jax.random.split(rngs.params(), 3)])
+        self.qkv = nnx.Param(
+            qkv.reshape(3, dim, num_heads, head_dim), out_sharding=(None, "embed", "heads", "kv")
+        )
+        self.qkv_bias = nnx.Param(
+            jnp.zeros((3, num_heads, head_dim)), out_sharding=(None, "heads", "kv")
+        )
+        self.out = nnx.Param(
+            kernel(rngs.params(), (dim, dim)).reshape(num_heads, head_dim, dim),
+            out_sharding=("heads", "kv", "embed"),
+        )
+        self.out_bias = nnx.Param(jnp.zeros((dim,)), out_sharding=("embed",))
+        self.dropout = nnx.Dropout(dropout)
+
+    def __call__(self, x: Array, mask: Array, *, key: Array | None) -> Array:
+        """x: float[B, L, D]; mask: bool[B, 1, L, L] -> float[B, L, D]."""
+        q, k, v = (
+            jnp.einsum("bld,cdhk->cblhk", x, self.qkv[...]) + self.qkv_bias[...][:, None, None]
+        )
+        logits = jnp.einsum("bqhk,bshk->bhqs", q, k) / jnp.sqrt(q.shape[-1]).astype(x.dtype)
+        # Fully masked rows (padding queries) get a uniform softmax instead of NaN.
+        logits = jnp.where(mask, logits, jnp.finfo(logits.dtype).min)
+        probs = jax.nn.softmax(logits, axis=-1)
+        probs = self.dropout(probs, deterministic=key is None, rngs=key)
+        ctx = jnp.einsum("bhqs,bshk->bqhk", probs, v)
+        return jnp.einsum("bqhk,hkd->bqd", ctx, self.out[...]) + self.out_bias[...]
+
+
+class FeedForward(nnx.Module):
+    """Position-wise two-layer MLP (SASRec's point-wise feed-forward)."""
+
+    def __init__(self, dim: int, hidden: int, dropout: float, activation: str, *, rngs):
+        self.up = nnx.Linear(
+            dim,
+            hidden,
+            kernel_init=nnx.with_partitioning(_init.xavier_uniform(), ("embed", "mlp")),
+            bias_init=nnx.with_partitioning(_init.zeros_init(), ("mlp",)),
+            rngs=rngs,
+        )
+        self.down = nnx.Linear(
+            hidden,
+            dim,
+            kernel_init=nnx.with_partitioning(_init.xavier_uniform(), ("mlp", "embed")),
+            bias_init=nnx.with_partitioning(_init.zeros_init(), ("embed",)),
+            rngs=rngs,
+        )
+        self.activation = jax.nn.relu if activation == "relu" else jax.nn.gelu
+        self.dropout = nnx.Dropout(dropout)
+
+    def __call__(self, x: Array, *, key: Array | None) -> Array:
+        """float[B, L, D] -> float[B, L, D]."""
+        hidden = self.activation(self.up(x))
+        return self.down(self.dropout(hidden, deterministic=key is None, rngs=key))
+
+
+def layer_norm(dim: int, rngs: nnx.Rngs) -> nnx.LayerNorm:
+    """LayerNorm whose scale and bias carry the ``embed`` logical axis."""
+    return nnx.LayerNorm(
+        dim,
+        epsilon=1e-6,
+        scale_init=nnx.with_partitioning(_init.ones_init(), ("embed",)),
+        bias_init=nnx.with_partitioning(_init.zeros_init(), ("embed",)),
+        rngs=rngs,
+    )
+
+
+class TransformerBlock(nnx.Module):
+    """x + Drop(Attn(LN(x))), then x + Drop(FFN(LN(x)))."""
+
+    def __init__(self, dim, num_heads, mlp_dim, dropout, attention_dropout, activation, *, rngs):
+        self.attn_norm = layer_norm(dim, rngs)
+        self.attn = MultiHeadAttention(dim, num_heads, attention_dropout, rngs=rngs)
+        self.mlp_norm = layer_norm(dim, rngs)
+        self.mlp = FeedForward(dim, mlp_dim, dropout, activation, rngs=rngs)
+        self.dropout = nnx.Dropout(dropout)
+
+    def __call__(self, x: Array, mask: Array, *, key: Array | None) -> Array:
+        """float[B, L, D] -> float[B, L, D]."""
+        keys = (None,) * 4 if key is None else tuple(jax.random.split(key, 4))
+        h = self.attn(self.attn_norm(x), mask, key=keys[0])
+        x = x + self.dropout(h, deterministic=key is None, rngs=keys[1])
+        h = self.mlp(self.mlp_norm(x), key=keys[2])
+        return x + self.dropout(h, deterministic=key is None, rngs=keys[3])

@@ -1,0 +1,94 @@
+"""The only module that knows the device mesh: axes, logical-axis rules, shardings.
+
+Model code annotates parameters with logical axis names (``item``, ``embed``, ...); the
+rules below map them onto the ``(data, model)`` mesh.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+from flax import nnx
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from jaxrec.config import MeshConfig
+from jaxrec.types import PyTree
+
+MESH_AXES = ("data", "model")
+LOGICAL_AXIS_RULES: tuple[tuple[str, str | None], ...] = (
+    ("batch", "data"),
+    ("task", "data"),
+    ("item", "model"),  # embedding-table rows: the big tensor
+    ("embed", None),
+    ("mlp", "model"),
+    ("heads", "model"),
+    ("kv", None),
+    ("seq", None),
+)
+
+
+def mesh_shape(cfg: MeshConfig, num_devices: int) -> tuple[int, int]:
+    """Resolves ``-1`` and checks that the mesh uses exactly ``num_devices``."""
+    sizes = [cfg.data, cfg.model]
+    known = math.prod(s for s in sizes if s != -1)
+    if -1 in sizes:
+        if num_devices % known:
+            raise ValueError(f"mesh {sizes} does not divide {num_devices} devices")
+        sizes[sizes.index(-1)] = num_devices // known
+    if math.prod(sizes) != num_devices:
+        raise ValueError(f"mesh {sizes} needs {math.prod(sizes)} devices, have {num_devices}")
+    return sizes[0], sizes[1]
+
+
+def make_mesh(cfg: MeshConfig, devices: list | None = None) -> Mesh:
+    """A ``(data, model)`` mesh with Auto axes over ``devices`` (default: all)."""
+    devices = jax.devices() if devices is None else devices
+    shape = mesh_shape(cfg, len(devices))
+    return Mesh(np.asarray(devices).reshape(shape), MESH_AXES)
+
+
+def logical_to_spec(names: tuple[str | None, ...] | None) -> PartitionSpec:
+    """Maps logical axis names to a mesh ``PartitionSpec`` via ``LOGICAL_AXIS_RULES``."""
+    if not names:
+        return PartitionSpec()
+    rules = dict(LOGICAL_AXIS_RULES)
+    used: set[str] = set()
+    axes = []
+    for name in names:
+        axis = rules.get(name) if name is not None else None
+        # A mesh axis may shard only one dimension of a tensor.
+        axes.append(axis if axis not in used else None)
+        if axis is not None:
+            used.add(axis)
+    return PartitionSpec(*axes)
+
+
+def param_shardings(abstract_params: nnx.State, mesh: Mesh) -> PyTree:
+    """``NamedSharding`` per parameter from its ``out_sharding`` logical names."""
+
+    def one(var):
+        names = var.get_metadata("out_sharding", None) if isinstance(var, nnx.Variable) else None
+        spec = logical_to_spec(names)
+        shape = var.get_value().shape if isinstance(var, nnx.Variable) else var.shape
+        # Only shard a dimension the mesh axis divides; otherwise replicate it.
+        spec = PartitionSpec(
+            *(
+                ax if ax is None or dim % mesh.shape[ax] == 0 else None
+                for ax, dim in zip(spec, shape, strict=False)
+            )
+        )
+        return NamedSharding(mesh, spec)
+
+    return jax.tree.map(one, abstract_params, is_leaf=lambda x: isinstance(x, nnx.Variable))
+
+
+def batch_sharding(mesh: Mesh) -> NamedSharding:
+    """Leading (batch) axis over ``data``; the rest replicated."""
+    return NamedSharding(mesh, PartitionSpec("data"))
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+    """Fully replicated placement."""
+    return NamedSharding(mesh, PartitionSpec())

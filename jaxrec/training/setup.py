@@ -1,0 +1,105 @@
+"""Builds the pieces a run needs: dataset, mesh, model structure and sharded state."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import pathlib
+
+import jax
+import numpy as np
+from flax import nnx
+from jax.sharding import Mesh
+
+from data_pipeline.dataset import PreparedDataset
+from jaxrec import config as config_lib
+from jaxrec import sharding
+from jaxrec.checkpoint import Checkpointer
+from jaxrec.models import build_model
+from jaxrec.training.state import TrainState, abstract_like, create_state
+from jaxrec.types import PyTree
+
+RUN_FILE = "run.json"
+CONFIG_FILE = "config.json"
+
+
+@dataclasses.dataclass
+class ModelParts:
+    """A model split into its static structure and its (sharded) parameters."""
+
+    graphdef: nnx.GraphDef
+    params: nnx.State
+    param_shardings: PyTree
+
+
+def init_params(cfg: config_lib.TrainConfig, num_items: int, mesh: Mesh) -> ModelParts:
+    """Initialises parameters directly into their shardings (never whole on one device)."""
+    init = functools.partial(build_model, cfg.model, num_items, seed=cfg.seed)
+    abstract_model = nnx.eval_shape(init)
+    graphdef, abstract_params = nnx.split(abstract_model)
+    shardings = sharding.param_shardings(abstract_params, mesh)
+    params = jax.jit(lambda: nnx.split(init())[1], out_shardings=shardings)()
+    return ModelParts(graphdef=graphdef, params=params, param_shardings=shardings)
+
+
+def init_state(parts: ModelParts, tx, seed: int) -> TrainState:
+    """Optimizer state created under jit, so its shardings follow the parameters."""
+    return jax.jit(functools.partial(create_state, tx=tx, seed=seed))(parts.params)
+
+
+def log_prior(dataset: PreparedDataset, proposal: str) -> np.ndarray:
+    """float32[I]: log proposal for sampled softmax (padding gets -inf)."""
+    if proposal == "popularity":
+        counts = dataset.item_popularity("valid").astype(np.float64) + 1.0
+    else:
+        counts = np.ones(dataset.num_items + 1)
+    counts[0] = 0.0
+    with np.errstate(divide="ignore"):
+        return np.log(counts / counts.sum()).astype(np.float32)
+
+
+def write_run_files(workdir: pathlib.Path, cfg: config_lib.TrainConfig, data_dir) -> None:
+    """Records the resolved config and the data location (atomically)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    files = {
+        CONFIG_FILE: config_lib.dumps(cfg),
+        RUN_FILE: json.dumps({"data": str(pathlib.Path(data_dir).resolve())}, indent=2),
+    }
+    for name, text in files.items():
+        tmp = workdir / f".{name}.tmp"
+        tmp.write_text(text + "\n")
+        tmp.replace(workdir / name)
+
+
+@dataclasses.dataclass
+class TrainedModel:
+    """What ``evaluate`` and ``export`` need from a finished run."""
+
+    cfg: config_lib.TrainConfig
+    dataset: PreparedDataset
+    graphdef: nnx.GraphDef
+    params: nnx.State
+    meta: dict
+
+
+def load_trained(workdir: str | pathlib.Path, data_dir: str | None = None) -> TrainedModel:
+    """Loads the best checkpoint of ``workdir`` (falls back to the latest state)."""
+    workdir = pathlib.Path(workdir)
+    config_path = workdir / CONFIG_FILE
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{config_path}: not a jaxrec workdir (no {CONFIG_FILE})")
+    cfg = config_lib.from_dict(json.loads(config_path.read_text()))
+    if data_dir is None:
+        data_dir = json.loads((workdir / RUN_FILE).read_text())["data"]
+    dataset = PreparedDataset.open(data_dir)
+    mesh = sharding.make_mesh(config_lib.MeshConfig(data=-1, model=1), jax.devices()[:1])
+    parts = init_params(cfg, dataset.num_items, mesh)
+    ckpt = Checkpointer(workdir)
+    try:
+        if not ckpt.has_best():
+            raise FileNotFoundError(f"{workdir}: no best checkpoint (did training finish an eval?)")
+        params, meta = ckpt.restore_best(abstract_like(parts.params))
+    finally:
+        ckpt.close()
+    return TrainedModel(cfg, dataset, parts.graphdef, params, meta)

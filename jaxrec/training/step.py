@@ -1,0 +1,57 @@
+"""The pure training step. Jitted exactly once, in ``jaxrec.training.loop``."""
+
+from __future__ import annotations
+
+import jax
+import optax
+from flax import nnx
+
+from jaxrec.config import LossConfig
+from jaxrec.losses import compute_loss
+from jaxrec.training.state import TrainState
+from jaxrec.types import Array, Batch, Metrics
+
+
+def train_step(
+    state: TrainState,
+    batch: Batch,
+    log_prior: Array,
+    *,
+    graphdef: nnx.GraphDef,
+    tx: optax.GradientTransformation,
+    loss_cfg: LossConfig,
+) -> tuple[TrainState, Metrics]:
+    """One optimizer update.
+
+    Args:
+        state: current state.
+        batch: ``inputs`` and ``targets``, int32[B, L] (0 = padding / no target).
+        log_prior: float[I] log proposal over items (used by sampled softmax only).
+        graphdef: the model structure from ``nnx.split``.
+        tx: optimizer.
+        loss_cfg: which loss.
+
+    Returns:
+        (new state, scalar metrics ``loss`` and ``grad_norm``).
+    """
+    step_key = jax.random.fold_in(state.key, state.step)
+    dropout_key, negatives_key = jax.random.split(step_key)
+
+    def loss_fn(params):
+        model = nnx.merge(graphdef, params)
+        hidden = model.encode(batch["inputs"], key=dropout_key)
+        return compute_loss(
+            loss_cfg, hidden, model.item_table(), batch["targets"], negatives_key, log_prior
+        )
+
+    loss, grads = jax.value_and_grad(loss_fn)(state.params)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    new_state = state.replace(
+        step=state.step + 1, params=optax.apply_updates(state.params, updates), opt_state=opt_state
+    )
+    return new_state, {"loss": loss, "grad_norm": optax.global_norm(grads)}
+
+
+def score_step(params: nnx.State, histories: Array, *, graphdef: nnx.GraphDef) -> Array:
+    """float[B, I] next-item scores for int32[B, L] histories (deterministic)."""
+    return nnx.merge(graphdef, params).score_all(histories)

@@ -1,0 +1,1 @@
+"""HTTP serving of exported jaxrec models (see the serving issue)."""
