@@ -181,19 +181,22 @@ def _parse_value(text: str, annotation: Any, key: str) -> Any:
     raise ValueError(f"{key}: cannot override a field of type {annotation}")
 
 
-def apply_override(cfg: Any, key: str, text: str) -> Any:
+def apply_override(cfg: Any, key: str, text: str, *, full_key: str | None = None) -> Any:
     """Returns ``cfg`` with the dotted field ``key`` set from the string ``text``."""
+    full_key = full_key or key
     head, _, rest = key.partition(".")
     fields = {f.name: f for f in dataclasses.fields(cfg)}
     if head not in fields:
-        raise ValueError(f"unknown config key {key!r} (known: {', '.join(fields)})")
+        raise ValueError(f"unknown config key {full_key!r} (known here: {', '.join(fields)})")
     if rest:
         child = getattr(cfg, head)
         if not dataclasses.is_dataclass(child):
-            raise ValueError(f"{key}: {head} has no sub-fields")
-        return dataclasses.replace(cfg, **{head: apply_override(child, rest, text)})
+            raise ValueError(f"{full_key}: {head} has no sub-fields")
+        return dataclasses.replace(
+            cfg, **{head: apply_override(child, rest, text, full_key=full_key)}
+        )
     hints = typing.get_type_hints(type(cfg))
-    return dataclasses.replace(cfg, **{head: _parse_value(text, hints[head], key)})
+    return dataclasses.replace(cfg, **{head: _parse_value(text, hints[head], full_key)})
 
 
 def apply_overrides(cfg: TrainConfig, overrides: list[str]) -> TrainConfig:

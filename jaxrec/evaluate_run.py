@@ -85,7 +85,7 @@ def evaluate_workdir(
 
         def write_dump(handle):
             for user, row in zip(data.users, top[:, :dump_k], strict=True):
-                items = [item_ids[i] for i in row]
+                items = [item_ids[i] for i in row if i > 0]
                 handle.write(json.dumps({"user": user_ids[user], "items": items}) + "\n")
 
         atomic_write(dump_topk, write_dump)

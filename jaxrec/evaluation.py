@@ -63,7 +63,8 @@ def rank_batch(
         keep_top: length of the returned top lists.
 
     Returns:
-        (ranks int32[B], num_candidates int32[B], top int32[B, keep_top]).
+        (ranks int32[B], num_candidates int32[B], top int32[B, keep_top]); entries of
+        ``top`` past the user's last candidate are -1.
     """
     rows = jnp.arange(scores.shape[0])[:, None]
     if sampled.shape[1]:
@@ -76,8 +77,9 @@ def rank_batch(
     candidates = candidates.at[rows[:, 0], targets].set(True)
     ranks, num_candidates = metrics.target_rank(scores, targets, candidates)
     masked = jnp.where(candidates, scores, -jnp.inf)
-    _, top = jax.lax.top_k(masked, keep_top)
-    return ranks, num_candidates, top
+    top_scores, top = jax.lax.top_k(masked, keep_top)
+    # Fewer candidates than keep_top: mark the non-candidates that fill the list with -1.
+    return ranks, num_candidates, jnp.where(jnp.isneginf(top_scores), -1, top)
 
 
 def sample_negatives(
@@ -118,7 +120,8 @@ def evaluate(
         progress: show a progress bar.
 
     Returns:
-        (summary dict, top int32[N, keep_top]): metric means plus ``coverage@k``,
+        (summary dict, top int32[N, keep_top] with -1 past the last candidate): metric
+        means plus ``coverage@k``,
         ``num_users``, ``num_items``, ``protocol`` and ``exclude_seen``.
     """
     n = len(data.targets)
@@ -130,7 +133,7 @@ def evaluate(
         if k_neg
         else np.zeros((n, 0), np.int32)
     )
-    keep_top = max(options.keep_top, *options.ks)
+    keep_top = min(max(options.keep_top, *options.ks), num_items + 1)
     bs = options.batch_size
     ranks, counts, tops = [], [], []
     for start in tqdm(range(0, n, bs), desc="evaluate", unit="batch", disable=not progress):

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrec.config import LossConfig
+from jaxrec.fused_softmax import softmax_cross_entropy
 from jaxrec.types import Array
 
 
@@ -31,11 +32,10 @@ def full_cross_entropy(hidden: Array, table: Array, targets: Array) -> Array:
     Returns:
         Scalar mean loss over positions with a target.
     """
-    logits = jnp.einsum("bld,id->bli", hidden, table)
-    logits = logits.at[..., 0].set(-jnp.inf)
-    log_norm = jax.nn.logsumexp(logits, axis=-1)
-    target_logit = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
-    return _masked_mean(log_norm - target_logit, targets > 0)
+    per_position = softmax_cross_entropy(
+        hidden.reshape(-1, hidden.shape[-1]), table, targets.reshape(-1)
+    )
+    return _masked_mean(per_position.reshape(targets.shape), targets > 0)
 
 
 def binary_cross_entropy(hidden: Array, table: Array, targets: Array, negatives: Array) -> Array:

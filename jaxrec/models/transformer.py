@@ -59,7 +59,7 @@ class MultiHeadAttention(nnx.Module):
         probs = jax.nn.softmax(logits, axis=-1)
         probs = self.dropout(probs, deterministic=key is None, rngs=key)
         ctx = jnp.einsum("bhqs,bshk->bqhk", probs, v)
-        return jnp.einsum("bqhk,hkd->bqd", ctx, self.out[...]) + self.out_bias[...]
+        return jnp.einsum("bqhk,hkd->bqd", ctx, self.out[...]) + self.out_bias[...][None, None]
 
 
 class FeedForward(nnx.Module):

@@ -49,7 +49,7 @@ def train_step(
     new_state = state.replace(
         step=state.step + 1, params=optax.apply_updates(state.params, updates), opt_state=opt_state
     )
-    return new_state, {"loss": loss, "grad_norm": optax.global_norm(grads)}
+    return new_state, {"loss": loss, "grad_norm": optax.tree.norm(grads)}
 
 
 def score_step(params: nnx.State, histories: Array, *, graphdef: nnx.GraphDef) -> Array:
