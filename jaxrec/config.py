@@ -32,6 +32,9 @@ class ModelConfig:
     attention_dropout: float = 0.2
     activation: Literal["relu", "gelu"] = "relu"
     scale_embeddings: bool = True
+    # N(0, init_std) for embeddings and dense kernels (BERT/GPT-2 convention, as in the
+    # SASRec+ reference); Adam moves weights by ~lr per step, so this sets how fast they learn.
+    init_std: float = 0.02
 
     def __post_init__(self):
         if self.embed_dim % self.num_heads:

@@ -135,23 +135,30 @@ def evaluate(
     )
     keep_top = min(max(options.keep_top, *options.ks), num_items + 1)
     bs = options.batch_size
-    ranks, counts, tops = [], [], []
+    # Batches of users with similar history lengths, each trimmed to a power-of-two width:
+    # left padding is masked, so the scores are the same as at full width.
+    lengths = np.count_nonzero(data.histories, axis=1)
+    order = np.argsort(lengths, kind="stable")
+    ranks = np.zeros(n, np.int32)
+    counts = np.zeros(n, np.int32)
+    top = np.zeros((n, keep_top), np.int32)
     for start in tqdm(range(0, n, bs), desc="evaluate", unit="batch", disable=not progress):
-        stop = min(start + bs, n)
-        scores = score_fn(jnp.asarray(_padded(data.histories[start:stop], bs)))
+        idx = order[start : start + bs]
+        width = min(
+            data.histories.shape[1], max(16, 1 << (int(lengths[idx].max()) - 1).bit_length())
+        )
+        scores = score_fn(jnp.asarray(_padded(data.histories[idx, -width:], bs)))
         r, c, t = rank_batch(
             scores,
-            jnp.asarray(_padded(data.targets[start:stop], bs)),
-            jnp.asarray(_padded(pad_ragged(data.seen[start:stop]), bs)),
-            jnp.asarray(_padded(sampled[start:stop], bs)),
+            jnp.asarray(_padded(data.targets[idx], bs)),
+            jnp.asarray(_padded(pad_ragged([data.seen[i] for i in idx]), bs)),
+            jnp.asarray(_padded(sampled[idx], bs)),
             exclude_seen=options.exclude_seen,
             keep_top=keep_top,
         )
-        take = stop - start
-        ranks.append(np.asarray(r)[:take])
-        counts.append(np.asarray(c)[:take])
-        tops.append(np.asarray(t)[:take])
-    ranks, counts, top = np.concatenate(ranks), np.concatenate(counts), np.concatenate(tops)
+        ranks[idx] = np.asarray(r)[: len(idx)]
+        counts[idx] = np.asarray(c)[: len(idx)]
+        top[idx] = np.asarray(t)[: len(idx)]
     per_user = metrics.metrics_from_ranks(ranks, counts, options.ks)
     summary = {name: float(values.mean()) for name, values in per_user.items()}
     for k in options.ks:

@@ -22,7 +22,7 @@ class SASRec(nnx.Module):
     def __init__(self, cfg: ModelConfig, num_items: int, *, rngs: nnx.Rngs):
         self.cfg = cfg
         self.num_items = num_items
-        embed_init = nnx.initializers.normal(stddev=cfg.embed_dim**-0.5)
+        embed_init = nnx.initializers.normal(stddev=cfg.init_std)
         self.item_embed = nnx.Param(
             embed_init(rngs.params(), (num_items + 1, cfg.embed_dim)),
             out_sharding=("item", "embed"),
@@ -30,20 +30,7 @@ class SASRec(nnx.Module):
         self.pos_embed = nnx.Param(
             embed_init(rngs.params(), (cfg.max_len, cfg.embed_dim)), out_sharding=("seq", "embed")
         )
-        self.blocks = nnx.List(
-            [
-                TransformerBlock(
-                    cfg.embed_dim,
-                    cfg.num_heads,
-                    cfg.mlp_dim,
-                    cfg.dropout,
-                    cfg.attention_dropout,
-                    cfg.activation,
-                    rngs=rngs,
-                )
-                for _ in range(cfg.num_layers)
-            ]
-        )
+        self.blocks = nnx.List([TransformerBlock(cfg, rngs=rngs) for _ in range(cfg.num_layers)])
         self.final_norm = layer_norm(cfg.embed_dim, rngs)
         self.dropout = nnx.Dropout(cfg.dropout)
 

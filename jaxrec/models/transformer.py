@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxrec.config import ModelConfig
 from jaxrec.types import Array
 
 _init = nnx.initializers
@@ -31,9 +32,9 @@ def attention_mask(valid: Array, causal: bool = True) -> Array:
 class MultiHeadAttention(nnx.Module):
     """Scaled dot-product self-attention with fused per-head projections."""
 
-    def __init__(self, dim: int, num_heads: int, dropout: float, *, rngs: nnx.Rngs):
+    def __init__(self, dim: int, num_heads: int, dropout: float, init_std: float, *, rngs):
         head_dim = dim // num_heads
-        kernel = _init.xavier_uniform()
+        kernel = _init.normal(init_std)
         qkv = jnp.stack([kernel(key, (dim, dim)) for key in jax.random.split(rngs.params(), 3)])
         self.qkv = nnx.Param(
             qkv.reshape(3, dim, num_heads, head_dim), out_sharding=(None, "embed", "heads", "kv")
@@ -65,18 +66,18 @@ class MultiHeadAttention(nnx.Module):
 class FeedForward(nnx.Module):
     """Position-wise two-layer MLP (SASRec's point-wise feed-forward)."""
 
-    def __init__(self, dim: int, hidden: int, dropout: float, activation: str, *, rngs):
+    def __init__(self, dim, hidden, dropout, activation, init_std, *, rngs):
         self.up = nnx.Linear(
             dim,
             hidden,
-            kernel_init=nnx.with_partitioning(_init.xavier_uniform(), ("embed", "mlp")),
+            kernel_init=nnx.with_partitioning(_init.normal(init_std), ("embed", "mlp")),
             bias_init=nnx.with_partitioning(_init.zeros_init(), ("mlp",)),
             rngs=rngs,
         )
         self.down = nnx.Linear(
             hidden,
             dim,
-            kernel_init=nnx.with_partitioning(_init.xavier_uniform(), ("mlp", "embed")),
+            kernel_init=nnx.with_partitioning(_init.normal(init_std), ("mlp", "embed")),
             bias_init=nnx.with_partitioning(_init.zeros_init(), ("embed",)),
             rngs=rngs,
         )
@@ -103,12 +104,17 @@ def layer_norm(dim: int, rngs: nnx.Rngs) -> nnx.LayerNorm:
 class TransformerBlock(nnx.Module):
     """x + Drop(Attn(LN(x))), then x + Drop(FFN(LN(x)))."""
 
-    def __init__(self, dim, num_heads, mlp_dim, dropout, attention_dropout, activation, *, rngs):
+    def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
+        dim = cfg.embed_dim
         self.attn_norm = layer_norm(dim, rngs)
-        self.attn = MultiHeadAttention(dim, num_heads, attention_dropout, rngs=rngs)
+        self.attn = MultiHeadAttention(
+            dim, cfg.num_heads, cfg.attention_dropout, cfg.init_std, rngs=rngs
+        )
         self.mlp_norm = layer_norm(dim, rngs)
-        self.mlp = FeedForward(dim, mlp_dim, dropout, activation, rngs=rngs)
-        self.dropout = nnx.Dropout(dropout)
+        self.mlp = FeedForward(
+            dim, cfg.mlp_dim, cfg.dropout, cfg.activation, cfg.init_std, rngs=rngs
+        )
+        self.dropout = nnx.Dropout(cfg.dropout)
 
     def __call__(self, x: Array, mask: Array, *, key: Array | None) -> Array:
         """float[B, L, D] -> float[B, L, D]."""

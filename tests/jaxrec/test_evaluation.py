@@ -65,3 +65,20 @@ def test_mostpop_scores():
     data = EvalData(data.users, data.histories, np.array([1, 1, 2], np.int32), data.seen)
     res, _ = evaluate(popularity_score_fn(pop), data, NUM_ITEMS, opts, progress=False)
     assert res["hr@1"] == pytest.approx(2 / 3)
+
+
+def test_length_bucketed_batches_score_like_full_width():
+    from jaxrec.config import ModelConfig
+    from jaxrec.models import build_model
+
+    model = build_model(ModelConfig(embed_dim=16, mlp_dim=16, max_len=40), num_items=30, seed=0)
+    rng = np.random.default_rng(1)
+    seen = [rng.integers(1, 31, size=n) for n in (3, 40, 17, 60, 1, 33)]
+    histories = np.stack([np.pad(s[-40:], (40 - len(s[-40:]), 0)) for s in seen]).astype(np.int32)
+    targets = rng.integers(1, 31, size=6).astype(np.int32)
+    data = EvalData(np.arange(6, dtype=np.int32), histories, targets, seen)
+    opts = EvalOptions(ks=(10,), exclude_seen=False, batch_size=2, keep_top=30)
+    res, top = evaluate(model.score_all, data, 30, opts, progress=False)
+    full_top = np.argsort(-np.asarray(model.score_all(jnp.asarray(histories))), axis=1,
+                          kind="stable")[:, :30]
+    np.testing.assert_array_equal(top, full_top)
