@@ -14,6 +14,7 @@ import datetime
 import functools
 import json
 import math
+import os
 import platform
 import resource
 import statistics
@@ -50,9 +51,16 @@ def main() -> None:
         donate_argnums=0,
     )
     prior = jax.numpy.asarray(setup.log_prior(dataset, cfg.loss.proposal))
-    it = iter(train_dataset(dataset, batch_size=cfg.data.batch_size, max_len=cfg.model.max_len,
-                            seed=cfg.seed, prefetch_threads=cfg.data.prefetch_threads,
-                            bucket_lengths=cfg.data.length_buckets))
+    it = iter(
+        train_dataset(
+            dataset,
+            batch_size=cfg.data.batch_size,
+            max_len=cfg.model.max_len,
+            seed=cfg.seed,
+            prefetch_threads=cfg.data.prefetch_threads,
+            bucket_lengths=cfg.data.length_buckets,
+        )
+    )
     t0 = time.perf_counter()
     shapes = set()
     for _ in range(steps):  # warm-up epoch: compiles every bucket shape
@@ -85,7 +93,7 @@ def main() -> None:
         "sequences_per_s": dataset.num_users / median,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "final_loss": float(metrics["loss"]),
-        "machine": f"{platform.machine()} {platform.processor() or ''} cores={__import__('os').cpu_count()}",
+        "machine": f"{platform.machine()} {platform.processor()} cores={os.cpu_count()}",
         "jax": jax.__version__,
         "backend": jax.default_backend(),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

@@ -30,16 +30,19 @@ DATASETS = {
 def _run(cmd: list[str], log: pathlib.Path | None = None) -> None:
     print("+", " ".join(cmd), flush=True)
     with open(log, "a") if log else open(os.devnull, "w") as sink:
-        subprocess.run(cmd, check=True, stdout=sink if log else None, stderr=subprocess.STDOUT
-                       if log else None)
+        subprocess.run(
+            cmd, check=True, stdout=sink if log else None, stderr=subprocess.STDOUT if log else None
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", choices=sorted(DATASETS), required=True)
     parser.add_argument("--config", default=str(REPO / "configs" / "sasrec.py"))
-    parser.add_argument("--data-dir", default=os.environ.get("JAXREC_DATA_DIR",
-                                                               str(REPO.parent / "shared" / "datasets")))
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("JAXREC_DATA_DIR", str(REPO.parent / "shared" / "datasets")),
+    )
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--max-minutes", type=float, default=80)
     parser.add_argument("--seed", type=int, default=0)
@@ -53,16 +56,43 @@ def main() -> None:
     prepared = REPO / "data" / args.dataset
     workdir = pathlib.Path(args.workdir or REPO / "runs" / f"bench_{args.dataset}")
     if not (prepared / "manifest.json").exists():
-        _run([*jaxrec, "data", "prepare", "--source", source, "--input",
-              str(pathlib.Path(args.data_dir) / rel), "--out", str(prepared)])
+        _run(
+            [
+                *jaxrec,
+                "data",
+                "prepare",
+                "--source",
+                source,
+                "--input",
+                str(pathlib.Path(args.data_dir) / rel),
+                "--out",
+                str(prepared),
+            ]
+        )
     if not args.skip_train:
         overrides = [x for s in args.set for x in ("--set", s)]
-        _run([*jaxrec, "train", "--config", args.config, "--data", str(prepared), "--workdir",
-              str(workdir), "--max-minutes", str(args.max_minutes), "--seed", str(args.seed),
-              *overrides], log=workdir.with_suffix(".log"))
+        _run(
+            [
+                *jaxrec,
+                "train",
+                "--config",
+                args.config,
+                "--data",
+                str(prepared),
+                "--workdir",
+                str(workdir),
+                "--max-minutes",
+                str(args.max_minutes),
+                "--seed",
+                str(args.seed),
+                *overrides,
+            ],
+            log=workdir.with_suffix(".log"),
+        )
     test_json = workdir / "test_metrics.json"
-    _run([*jaxrec, "evaluate", "--workdir", str(workdir), "--split", "test", "--out",
-          str(test_json)])
+    _run(
+        [*jaxrec, "evaluate", "--workdir", str(workdir), "--split", "test", "--out", str(test_json)]
+    )
     train = json.loads((workdir / "train_summary.json").read_text())
     test = json.loads(test_json.read_text())
     manifest = json.loads((prepared / "manifest.json").read_text())
@@ -73,8 +103,20 @@ def main() -> None:
         "seed": train["seed"],
         "protocol": test["protocol"],
         "exclude_seen": test["exclude_seen"],
-        "test": {k: test[k] for k in ("ndcg@10", "hr@10", "ndcg@20", "hr@20", "mrr", "auc",
-                                      "coverage@10", "num_users", "num_items")},
+        "test": {
+            k: test[k]
+            for k in (
+                "ndcg@10",
+                "hr@10",
+                "ndcg@20",
+                "hr@20",
+                "mrr",
+                "auc",
+                "coverage@10",
+                "num_users",
+                "num_items",
+            )
+        },
         "mostpop": test["baselines"]["mostpop"],
         "published_sasrec_ce": {"ndcg@10": published[0], "hr@10": published[1]},
         "train": train,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 import pathlib
 import types
 import typing
@@ -237,8 +236,3 @@ def from_dict(data: dict[str, Any]) -> TrainConfig:
 
     kwargs = {k: (build(k, v) if k in sub else v) for k, v in data.items()}
     return TrainConfig(**kwargs)
-
-
-def dumps(cfg: TrainConfig) -> str:
-    """Pretty JSON for ``workdir/config.json``."""
-    return json.dumps(to_dict(cfg), indent=2, sort_keys=True)

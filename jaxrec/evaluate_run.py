@@ -4,33 +4,17 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import pathlib
-import tempfile
 
 import jax
 import numpy as np
 
 from data_pipeline.pipeline import eval_data
+from jaxrec.atomic_io import atomic_write, write_json
 from jaxrec.evaluation import EvalOptions, evaluate, popularity_score_fn
 from jaxrec.training.setup import load_trained
 from jaxrec.training.step import score_step
 
 HEADLINE = ("ndcg@10", "hr@10", "recall@10", "precision@10", "f1@10", "mrr", "auc", "coverage@10")
-
-
-def atomic_write(path: pathlib.Path, write) -> None:
-    """Calls ``write(file)`` on a temp file beside ``path``, then renames it into place."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def evaluate_workdir(
@@ -78,7 +62,7 @@ def evaluate_workdir(
         },
     )
     if out is not None:
-        atomic_write(out, lambda f: json.dump(result, f, indent=2))
+        write_json(out, result)
     if dump_topk is not None:
         item_ids = dataset.item_raw_ids()
         user_ids = dataset.user_raw_ids()

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import logging
 import math
 import pathlib
 import time
+from collections.abc import Callable
 
 import jax
 from tensorboardX import SummaryWriter
 from tqdm.auto import tqdm
 
 from data_pipeline.dataset import PreparedDataset
-from data_pipeline.pipeline import eval_data, train_dataset
+from data_pipeline.pipeline import EvalData, eval_data, train_dataset
 from jaxrec import sharding
+from jaxrec.atomic_io import write_json
 from jaxrec.checkpoint import Checkpointer
 from jaxrec.config import TrainConfig
 from jaxrec.evaluation import EvalOptions, evaluate
@@ -89,11 +90,17 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
         out_shardings=(state_sh, sharding.replicated(mesh)),
         donate_argnums=0,
     )
-    score_fn = jax.jit(functools.partial(score_step, graphdef=parts.graphdef))
     prior = jax.device_put(setup.log_prior(dataset, cfg.loss.proposal), sharding.replicated(mesh))
-    valid = eval_data(dataset, "valid", cfg.model.max_len)
-    eval_opts = EvalOptions(exclude_seen=cfg.eval.exclude_seen, batch_size=cfg.eval.batch_size)
     writer = SummaryWriter(str(workdir / "tb"))
+    validate = Validator(
+        cfg=cfg,
+        score_fn=jax.jit(functools.partial(score_step, graphdef=parts.graphdef)),
+        data=eval_data(dataset, "valid", cfg.model.max_len),
+        num_items=dataset.num_items,
+        ckpt=ckpt,
+        writer=writer,
+        steps_per_epoch=steps_per_epoch,
+    )
     budget_s = None if cfg.max_minutes is None else cfg.max_minutes * 60.0
 
     # --- Train ---
@@ -117,19 +124,7 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
         epoch_end = step % steps_per_epoch == 0
         reason = _stop_reason(cfg, progress, step, total_steps, budget_s)
         if (epoch_end and (step // steps_per_epoch) % cfg.eval_every_epochs == 0) or reason:
-            _validate(
-                cfg,
-                state,
-                step,
-                score_fn,
-                valid,
-                dataset.num_items,
-                eval_opts,
-                progress,
-                ckpt,
-                writer,
-                steps_per_epoch,
-            )
+            validate(state, step, progress)
             ckpt.save_latest(step, state, data_iter, dataclasses.asdict(progress))
             reason = _stop_reason(cfg, progress, step, total_steps, budget_s)
 
@@ -147,42 +142,59 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
         "train_seconds": progress.elapsed_s,
         "seed": cfg.seed,
     }
-    (workdir / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(workdir / "train_summary.json", summary)
     return summary
 
 
-def _validate(
-    cfg, state, step, score_fn, valid, num_items, eval_opts, progress, ckpt, writer, steps_per_epoch
-) -> None:
-    """Validation metrics, TensorBoard, early-stopping bookkeeping, best checkpoint."""
-    t0 = time.perf_counter()
-    params = state.params
-    result, _ = evaluate(lambda h: score_fn(params, h), valid, num_items, eval_opts, progress=False)
-    metric = result[cfg.eval.early_stopping_metric]
-    for name in ("ndcg@10", "hr@10", "ndcg@20", "hr@20", "mrr"):
-        writer.add_scalar(f"valid/{name}", result[name], step)
-    record = {
-        "step": step,
-        "epoch": step / steps_per_epoch,
-        "elapsed_s": progress.elapsed_s,
-        **{k: result[k] for k in ("ndcg@10", "hr@10", "mrr")},
-    }
-    progress.history.append(record)
-    if metric > progress.best_metric:
-        progress.best_metric, progress.best_step, progress.bad_evals = metric, step, 0
-        ckpt.save_best(step, params, {"step": step, "valid": result})
-    else:
-        progress.bad_evals += 1
-    log.info(
-        "step %d valid %s=%.4f (best %.4f @ %d) in %.1fs",
-        step,
-        cfg.eval.early_stopping_metric,
-        metric,
-        progress.best_metric,
-        progress.best_step,
-        time.perf_counter() - t0,
-    )
-    tqdm.write(
-        f"step {step} epoch {step / steps_per_epoch:.1f}: valid ndcg@10={result['ndcg@10']:.4f} "
-        f"hr@10={result['hr@10']:.4f} (best {progress.best_metric:.4f} @ {progress.best_step})"
-    )
+@dataclasses.dataclass
+class Validator:
+    """Validation metrics, TensorBoard, early-stopping bookkeeping and the best checkpoint."""
+
+    cfg: TrainConfig
+    score_fn: Callable
+    data: EvalData
+    num_items: int
+    ckpt: Checkpointer
+    writer: SummaryWriter
+    steps_per_epoch: int
+
+    def __call__(self, state, step: int, progress: Progress) -> None:
+        """Evaluates ``state.params`` on the validation split and updates ``progress``."""
+        t0 = time.perf_counter()
+        params = state.params
+        options = EvalOptions(
+            exclude_seen=self.cfg.eval.exclude_seen, batch_size=self.cfg.eval.batch_size
+        )
+        result, _ = evaluate(
+            lambda h: self.score_fn(params, h), self.data, self.num_items, options, progress=False
+        )
+        name = self.cfg.eval.early_stopping_metric
+        for key in ("ndcg@10", "hr@10", "ndcg@20", "hr@20", "mrr"):
+            self.writer.add_scalar(f"valid/{key.replace('@', '_at_')}", result[key], step)
+        epoch = step / self.steps_per_epoch
+        progress.history.append(
+            {
+                "step": step,
+                "epoch": epoch,
+                "elapsed_s": progress.elapsed_s,
+                **{k: result[k] for k in ("ndcg@10", "hr@10", "mrr")},
+            }
+        )
+        if result[name] > progress.best_metric:
+            progress.best_metric, progress.best_step, progress.bad_evals = result[name], step, 0
+            self.ckpt.save_best(step, params, {"step": step, "valid": result})
+        else:
+            progress.bad_evals += 1
+        log.info(
+            "step %d valid %s=%.4f (best %.4f @ %d) in %.1fs",
+            step,
+            name,
+            result[name],
+            progress.best_metric,
+            progress.best_step,
+            time.perf_counter() - t0,
+        )
+        tqdm.write(
+            f"step {step} epoch {epoch:.1f}: valid ndcg@10={result['ndcg@10']:.4f} "
+            f"hr@10={result['hr@10']:.4f} (best {progress.best_metric:.4f} @ {progress.best_step})"
+        )

@@ -15,6 +15,7 @@ from jax.sharding import Mesh
 from data_pipeline.dataset import PreparedDataset
 from jaxrec import config as config_lib
 from jaxrec import sharding
+from jaxrec.atomic_io import write_json
 from jaxrec.checkpoint import Checkpointer
 from jaxrec.models import build_model
 from jaxrec.training.state import TrainState, abstract_like, create_state
@@ -61,15 +62,8 @@ def log_prior(dataset: PreparedDataset, proposal: str) -> np.ndarray:
 
 def write_run_files(workdir: pathlib.Path, cfg: config_lib.TrainConfig, data_dir) -> None:
     """Records the resolved config and the data location (atomically)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    files = {
-        CONFIG_FILE: config_lib.dumps(cfg),
-        RUN_FILE: json.dumps({"data": str(pathlib.Path(data_dir).resolve())}, indent=2),
-    }
-    for name, text in files.items():
-        tmp = workdir / f".{name}.tmp"
-        tmp.write_text(text + "\n")
-        tmp.replace(workdir / name)
+    write_json(workdir / CONFIG_FILE, config_lib.to_dict(cfg))
+    write_json(workdir / RUN_FILE, {"data": str(pathlib.Path(data_dir).resolve())})
 
 
 @dataclasses.dataclass

@@ -11,14 +11,19 @@ NUM_ITEMS = 9
 def _data():
     seen = [np.array([1, 2, 3]), np.array([4, 5]), np.array([6])]
     histories = np.stack([np.pad(s, (4 - len(s), 0)) for s in seen]).astype(np.int32)
-    return EvalData(users=np.arange(3, dtype=np.int32), histories=histories,
-                    targets=np.array([4, 9, 6], np.int32), seen=seen)
+    return EvalData(
+        users=np.arange(3, dtype=np.int32),
+        histories=histories,
+        targets=np.array([4, 9, 6], np.int32),
+        seen=seen,
+    )
 
 
 def _fixed_scores(histories):
     # Higher id = higher score, the same for every user.
-    return jnp.broadcast_to(jnp.arange(NUM_ITEMS + 1, dtype=jnp.float32),
-                            (histories.shape[0], NUM_ITEMS + 1))
+    return jnp.broadcast_to(
+        jnp.arange(NUM_ITEMS + 1, dtype=jnp.float32), (histories.shape[0], NUM_ITEMS + 1)
+    )
 
 
 def test_full_ranking_with_and_without_seen_exclusion():
@@ -78,7 +83,8 @@ def test_length_bucketed_batches_score_like_full_width():
     targets = rng.integers(1, 31, size=6).astype(np.int32)
     data = EvalData(np.arange(6, dtype=np.int32), histories, targets, seen)
     opts = EvalOptions(ks=(10,), exclude_seen=False, batch_size=2, keep_top=30)
-    res, top = evaluate(model.score_all, data, 30, opts, progress=False)
-    full_top = np.argsort(-np.asarray(model.score_all(jnp.asarray(histories))), axis=1,
-                          kind="stable")[:, :30]
+    _, top = evaluate(model.score_all, data, 30, opts, progress=False)
+    full_top = np.argsort(
+        -np.asarray(model.score_all(jnp.asarray(histories))), axis=1, kind="stable"
+    )[:, :30]
     np.testing.assert_array_equal(top, full_top)

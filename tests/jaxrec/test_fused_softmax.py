@@ -23,8 +23,7 @@ def test_loss_and_gradients_match_the_unfused_reference(n, chunk):
         per = softmax_cross_entropy(h, t, targets, chunk=chunk)
         return jnp.sum(jnp.where(targets > 0, per, 0.0)) / jnp.sum(targets > 0)
 
-    np.testing.assert_allclose(fused(hidden, table), _reference(hidden, table, targets),
-                               rtol=1e-5)
+    np.testing.assert_allclose(fused(hidden, table), _reference(hidden, table, targets), rtol=1e-5)
     got = jax.grad(fused, argnums=(0, 1))(hidden, table)
     want = jax.grad(_reference, argnums=(0, 1))(hidden, table, targets)
     for g, w in zip(got, want, strict=True):

@@ -22,8 +22,7 @@ def test_causal_future_items_do_not_change_the_past():
     model = build_model(CFG, num_items=30, seed=0)
     a = jnp.array([[0, 0, 3, 4, 5, 6, 7, 8, 9, 10]], jnp.int32)
     b = a.at[0, 7:].set(jnp.array([20, 21, 22]))
-    np.testing.assert_allclose(model.encode(a)[:, :7], model.encode(b)[:, :7], rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(model.encode(a)[:, :7], model.encode(b)[:, :7], rtol=1e-5, atol=1e-6)
     assert not np.allclose(model.encode(a)[:, 9], model.encode(b)[:, 9])
 
 

@@ -6,8 +6,16 @@ from data_pipeline.records import UserRecord, encode_user_record
 
 
 def _record(items, n_train):
-    return UserRecord(user=0, items=np.asarray(items, np.int32), timestamps=None, ratings=None,
-                      n_train=n_train, n_valid=1, n_test=1, reviews=None)
+    return UserRecord(
+        user=0,
+        items=np.asarray(items, np.int32),
+        timestamps=None,
+        ratings=None,
+        n_train=n_train,
+        n_valid=1,
+        n_test=1,
+        reviews=None,
+    )
 
 
 def test_train_example_is_shifted_and_left_padded():
@@ -36,8 +44,9 @@ def _take(iterator, n):
 
 def test_train_dataset_is_deterministic_reshuffles_and_resumes(tiny_dataset):
     ds = PreparedDataset.open(tiny_dataset)
-    make = lambda seed: iter(train_dataset(ds, batch_size=16, max_len=12, seed=seed,
-                                           prefetch_threads=1))
+    make = lambda seed: iter(
+        train_dataset(ds, batch_size=16, max_len=12, seed=seed, prefetch_threads=1)
+    )
     a, b = _take(make(0), 12), _take(make(0), 12)
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x["inputs"], y["inputs"])
@@ -53,8 +62,9 @@ def test_train_dataset_is_deterministic_reshuffles_and_resumes(tiny_dataset):
 
 def test_bucketed_batches_have_bucket_shapes(tiny_dataset):
     ds = PreparedDataset.open(tiny_dataset)
-    it = iter(train_dataset(ds, batch_size=8, max_len=12, seed=0, prefetch_threads=1,
-                            bucket_lengths=(6,)))
+    it = iter(
+        train_dataset(ds, batch_size=8, max_len=12, seed=0, prefetch_threads=1, bucket_lengths=(6,))
+    )
     shapes = {next(it)["inputs"].shape for _ in range(30)}
     assert shapes == {(8, 6), (8, 12)}
 

@@ -14,15 +14,37 @@ from jaxrec.training.setup import load_trained
 
 from .conftest import REPO, TINY_CONFIG
 
-EXPECTED_KEYS = {"ndcg@10", "hr@10", "recall@10", "precision@10", "f1@10", "mrr", "auc",
-                 "coverage@10", "num_users", "num_items", "protocol"}
+EXPECTED_KEYS = {
+    "ndcg@10",
+    "hr@10",
+    "recall@10",
+    "precision@10",
+    "f1@10",
+    "mrr",
+    "auc",
+    "coverage@10",
+    "num_users",
+    "num_items",
+    "protocol",
+}
 
 
 @pytest.fixture(scope="module")
 def trained(tiny_dataset, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("run") / "work"
-    argv = ["train", "--config", str(TINY_CONFIG), "--data", str(tiny_dataset),
-            "--workdir", str(workdir), "--set", "max_epochs=6", "--seed", "3"]
+    argv = [
+        "train",
+        "--config",
+        str(TINY_CONFIG),
+        "--data",
+        str(tiny_dataset),
+        "--workdir",
+        str(workdir),
+        "--set",
+        "max_epochs=6",
+        "--seed",
+        "3",
+    ]
     assert main(argv) == 0
     return workdir
 
@@ -39,11 +61,20 @@ def test_train_writes_summary_config_and_scalars(trained):
 
 def test_evaluate_contract_and_beats_mostpop(trained, tmp_path):
     out, dump = tmp_path / "m.json", tmp_path / "top.jsonl"
-    argv = ["evaluate", "--workdir", str(trained), "--out", str(out), "--dump-topk", str(dump),
-            "--k", "100"]
+    argv = [
+        "evaluate",
+        "--workdir",
+        str(trained),
+        "--out",
+        str(out),
+        "--dump-topk",
+        str(dump),
+        "--k",
+        "100",
+    ]
     assert main(argv) == 0
     result = json.loads(out.read_text())
-    assert EXPECTED_KEYS <= set(result)
+    assert set(result) >= EXPECTED_KEYS
     assert result["protocol"] == "full" and result["num_users"] == 96
     # The synthetic walk is learnable; popularity is not.
     assert result["ndcg@10"] > 2 * result["baselines"]["mostpop"]["ndcg@10"]
@@ -55,8 +86,22 @@ def test_evaluate_contract_and_beats_mostpop(trained, tmp_path):
 
 def test_sampled_metrics_are_labelled(trained, tmp_path):
     out = tmp_path / "s.json"
-    assert main(["evaluate", "--workdir", str(trained), "--out", str(out), "--sampled", "10",
-                 "--split", "valid"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--workdir",
+                str(trained),
+                "--out",
+                str(out),
+                "--sampled",
+                "10",
+                "--split",
+                "valid",
+            ]
+        )
+        == 0
+    )
     result = json.loads(out.read_text())
     assert result["protocol"] == "sampled-10" and result["split"] == "valid"
 
@@ -64,16 +109,45 @@ def test_sampled_metrics_are_labelled(trained, tmp_path):
 @pytest.mark.parametrize(
     "argv, needle",
     [
-        (["data", "prepare", "--source", "sasrec-txt", "--input", "/nonexistent/x.txt",
-          "--out", "OUT"], "/nonexistent/x.txt"),
-        (["train", "--config", str(TINY_CONFIG), "--data", "DATA", "--workdir", "W",
-          "--set", "model.embd_dim=3"], "model.embd_dim"),
+        (
+            [
+                "data",
+                "prepare",
+                "--source",
+                "sasrec-txt",
+                "--input",
+                "/nonexistent/x.txt",
+                "--out",
+                "OUT",
+            ],
+            "/nonexistent/x.txt",
+        ),
+        (
+            [
+                "train",
+                "--config",
+                str(TINY_CONFIG),
+                "--data",
+                "DATA",
+                "--workdir",
+                "W",
+                "--set",
+                "model.embd_dim=3",
+            ],
+            "model.embd_dim",
+        ),
         (["evaluate", "--workdir", "/nonexistent/run", "--out", "OUT"], "/nonexistent/run"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv, needle, tmp_path, capsys, tiny_dataset):
-    argv = [a.replace("OUT", str(tmp_path / "out")).replace("DATA", str(tiny_dataset))
-            .replace("W", str(tmp_path / "w")) if a in ("OUT", "DATA", "W") else a for a in argv]
+    argv = [
+        a.replace("OUT", str(tmp_path / "out"))
+        .replace("DATA", str(tiny_dataset))
+        .replace("W", str(tmp_path / "w"))
+        if a in ("OUT", "DATA", "W")
+        else a
+        for a in argv
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0]
@@ -85,15 +159,24 @@ def _params(workdir):
 
 
 def test_killed_run_resumes_to_identical_parameters(tiny_dataset, tmp_path):
-    common = ["--config", str(TINY_CONFIG), "--data", str(tiny_dataset), "--set",
-              "max_epochs=8", "--set", "patience=100"]
+    common = [
+        "--config",
+        str(TINY_CONFIG),
+        "--data",
+        str(tiny_dataset),
+        "--set",
+        "max_epochs=8",
+        "--set",
+        "patience=100",
+    ]
     assert main(["train", "--workdir", str(tmp_path / "a"), *common]) == 0
 
     work_b = tmp_path / "b"
     cmd = [sys.executable, "-m", "jaxrec.cli", "train", "--workdir", str(work_b), *common]
     env = dict(os.environ, JAX_PLATFORMS="cpu")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     latest = work_b / "checkpoints" / "latest"
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
