@@ -23,7 +23,6 @@ import time
 import jax
 
 from data_pipeline.dataset import PreparedDataset
-from data_pipeline.pipeline import train_dataset
 from jaxrec import config as config_lib
 from jaxrec import sharding
 from jaxrec.training import setup
@@ -51,16 +50,7 @@ def main() -> None:
         donate_argnums=0,
     )
     prior = jax.numpy.asarray(setup.log_prior(dataset, cfg.loss.proposal))
-    it = iter(
-        train_dataset(
-            dataset,
-            batch_size=cfg.data.batch_size,
-            max_len=cfg.model.max_len,
-            seed=cfg.seed,
-            prefetch_threads=cfg.data.prefetch_threads,
-            bucket_lengths=cfg.data.length_buckets,
-        )
-    )
+    it = setup.train_iterator(cfg, dataset)
     t0 = time.perf_counter()
     shapes = set()
     for _ in range(steps):  # warm-up epoch: compiles every bucket shape

@@ -15,7 +15,7 @@ from tensorboardX import SummaryWriter
 from tqdm.auto import tqdm
 
 from data_pipeline.dataset import PreparedDataset
-from data_pipeline.pipeline import EvalData, eval_data, train_dataset
+from data_pipeline.pipeline import EvalData, eval_data
 from jaxrec import sharding
 from jaxrec.atomic_io import write_json
 from jaxrec.checkpoint import Checkpointer
@@ -66,16 +66,7 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
     tx = build_optimizer(cfg.optim, total_steps)
     parts = setup.init_params(cfg, dataset.num_items, mesh)
     state = setup.init_state(parts, tx, cfg.seed)
-    data_iter = iter(
-        train_dataset(
-            dataset,
-            batch_size=cfg.data.batch_size,
-            max_len=cfg.model.max_len,
-            seed=cfg.seed,
-            prefetch_threads=cfg.data.prefetch_threads,
-            bucket_lengths=cfg.data.length_buckets,
-        )
-    )
+    data_iter = setup.train_iterator(cfg, dataset)
     ckpt = Checkpointer(workdir)
     progress = Progress()
     if ckpt.latest_step() is not None:

@@ -13,6 +13,7 @@ from flax import nnx
 from jax.sharding import Mesh
 
 from data_pipeline.dataset import PreparedDataset
+from data_pipeline.pipeline import train_dataset
 from jaxrec import config as config_lib
 from jaxrec import sharding
 from jaxrec.atomic_io import write_json
@@ -47,6 +48,20 @@ def init_params(cfg: config_lib.TrainConfig, num_items: int, mesh: Mesh) -> Mode
 def init_state(parts: ModelParts, tx, seed: int) -> TrainState:
     """Optimizer state created under jit, so its shardings follow the parameters."""
     return jax.jit(functools.partial(create_state, tx=tx, seed=seed))(parts.params)
+
+
+def train_iterator(cfg: config_lib.TrainConfig, dataset: PreparedDataset):
+    """The checkpointable grain iterator over endless shuffled training batches."""
+    return iter(
+        train_dataset(
+            dataset,
+            batch_size=cfg.data.batch_size,
+            max_len=cfg.model.max_len,
+            seed=cfg.seed,
+            prefetch_threads=cfg.data.prefetch_threads,
+            bucket_lengths=cfg.data.length_buckets,
+        )
+    )
 
 
 def log_prior(dataset: PreparedDataset, proposal: str) -> np.ndarray:
