@@ -1,5 +1,5 @@
 # jaxrec: two commands do all the set-up.
-#   make demo   creates .venv if missing, prepares ML-1M, trains SASRec (bounded time),
+#   make demo   creates .venv if missing, prepares ML-1M, trains SASRec (10 epochs, <= 10 min),
 #               evaluates on the test split (full ranking) and prints the metric table.
 #   make test   creates .venv if missing and runs the test suite.
 SHELL := /bin/bash
@@ -8,6 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DATA_DIR ?= $(if $(JAXREC_DATA_DIR),$(JAXREC_DATA_DIR),../shared/datasets)
 DEMO_MINUTES ?= 10
+DEMO_EPOCHS ?= 10
 DEMO_DIR ?= runs/demo
 STAMP := $(VENV)/.installed
 
@@ -25,7 +26,7 @@ $(STAMP): requirements/lock.txt pyproject.toml
 demo: $(STAMP)
 	@test -d "$(DATA_DIR)/ml-1m_sasrec" || { echo "ML-1M not found under $(DATA_DIR): set JAXREC_DATA_DIR, or run '$(VENV)/bin/jaxrec data download movielens-1m --out DIR' and prepare it with --source movielens" >&2; exit 2; }
 	$(VENV)/bin/jaxrec data prepare --source sasrec-txt --input "$(DATA_DIR)/ml-1m_sasrec/ml-1m.txt" --out data/ml-1m
-	$(VENV)/bin/jaxrec train --config configs/sasrec.py --data data/ml-1m --workdir $(DEMO_DIR) --max-minutes $(DEMO_MINUTES)
+	$(VENV)/bin/jaxrec train --config configs/sasrec.py --data data/ml-1m --workdir $(DEMO_DIR) --max-minutes $(DEMO_MINUTES) --set max_epochs=$(DEMO_EPOCHS)
 	$(VENV)/bin/jaxrec evaluate --workdir $(DEMO_DIR) --split test --out $(DEMO_DIR)/test_metrics.json --dump-topk $(DEMO_DIR)/test_top100.jsonl > /dev/null
 	$(PY) -m jaxrec.report $(DEMO_DIR)/test_metrics.json
 
