@@ -13,7 +13,7 @@ DATA=${DATA:-data/ml-1m}
 common=(--data "$DATA" --epochs "${EPOCHS:-3}")
 bce=(--set model.embed_dim=50 --set model.mlp_dim=50 --set model.num_heads=1
      --set model.dropout=0.2 --set model.attention_dropout=0.2 --set loss.name=bce
-     --set loss.num_negatives=1)
+     --set loss.num_negatives=1 --set data.batch_size=128)
 "$PY" bench/epoch_time.py --config configs/sasrec.py "${common[@]}" "${bce[@]}" \
     --out "$OUT/epoch_time_bce_jaxrec.json"
 "$PY" bench/epoch_time.py --config configs/sasrec.py "${common[@]}" \
