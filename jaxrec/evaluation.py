@@ -121,8 +121,8 @@ def evaluate(
 
     Returns:
         (summary dict, top int32[N, keep_top] with -1 past the last candidate): metric
-        means plus ``coverage@k``,
-        ``num_users``, ``num_items``, ``protocol`` and ``exclude_seen``.
+        means plus ``coverage@k``, ``num_users``, ``num_items``, ``protocol`` and
+        ``exclude_seen``.
     """
     n = len(data.targets)
     if n == 0:

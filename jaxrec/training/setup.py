@@ -20,7 +20,6 @@ from jaxrec.atomic_io import write_json
 from jaxrec.checkpoint import Checkpointer
 from jaxrec.models import build_model
 from jaxrec.training.state import TrainState, abstract_like, create_state
-from jaxrec.types import PyTree
 
 RUN_FILE = "run.json"
 CONFIG_FILE = "config.json"
@@ -28,11 +27,10 @@ CONFIG_FILE = "config.json"
 
 @dataclasses.dataclass
 class ModelParts:
-    """A model split into its static structure and its (sharded) parameters."""
+    """A model split into its static structure and its parameters (placed per the rules)."""
 
     graphdef: nnx.GraphDef
     params: nnx.State
-    param_shardings: PyTree
 
 
 def init_params(cfg: config_lib.TrainConfig, num_items: int, mesh: Mesh) -> ModelParts:
@@ -42,7 +40,7 @@ def init_params(cfg: config_lib.TrainConfig, num_items: int, mesh: Mesh) -> Mode
     graphdef, abstract_params = nnx.split(abstract_model)
     shardings = sharding.param_shardings(abstract_params, mesh)
     params = jax.jit(lambda: nnx.split(init())[1], out_shardings=shardings)()
-    return ModelParts(graphdef=graphdef, params=params, param_shardings=shardings)
+    return ModelParts(graphdef=graphdef, params=params)
 
 
 def init_state(parts: ModelParts, tx, seed: int) -> TrainState:
@@ -93,7 +91,7 @@ class TrainedModel:
 
 
 def load_trained(workdir: str | pathlib.Path, data_dir: str | None = None) -> TrainedModel:
-    """Loads the best checkpoint of ``workdir`` (falls back to the latest state)."""
+    """Loads the best (early-stopping) checkpoint of ``workdir`` onto one device."""
     workdir = pathlib.Path(workdir)
     config_path = workdir / CONFIG_FILE
     if not config_path.is_file():
