@@ -8,21 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import pathlib
 import sys
 
 log = logging.getLogger("jaxrec")
 
 SOURCES = ("sasrec-txt", "s3rec-txt", "movielens", "amazon-reviews", "recbole-atomic")
-
-
-def default_data_dir() -> pathlib.Path | None:
-    """``$JAXREC_DATA_DIR``, else ``../shared/datasets`` next to the repo when it exists."""
-    if os.environ.get("JAXREC_DATA_DIR"):
-        return pathlib.Path(os.environ["JAXREC_DATA_DIR"])
-    shared = pathlib.Path(__file__).resolve().parents[2] / "shared" / "datasets"
-    return shared if shared.is_dir() else None
 
 
 def _parser() -> argparse.ArgumentParser:
