@@ -1,4 +1,4 @@
-"""SASRec full-ranking benchmark on a shared dataset: prepare -> train -> evaluate -> JSON.
+"""Full-ranking benchmark of one config on a shared dataset: prepare -> train -> evaluate -> JSON.
 
     python bench/sasrec_benchmark.py --dataset ml-1m --max-minutes 80 \
         --out bench/results/sasrec_ml-1m.json
@@ -33,6 +33,16 @@ def _run(cmd: list[str], log: pathlib.Path | None = None) -> None:
         subprocess.run(
             cmd, check=True, stdout=sink if log else None, stderr=subprocess.STDOUT if log else None
         )
+
+
+def _num_parameters(workdir: pathlib.Path) -> int:
+    """Trainable parameter count of the run's best checkpoint."""
+    import jax
+
+    from jaxrec.training.setup import load_trained
+
+    params = load_trained(workdir).params
+    return int(sum(x.size for x in jax.tree.leaves(params)))
 
 
 def main() -> None:
@@ -96,6 +106,7 @@ def main() -> None:
     train = json.loads((workdir / "train_summary.json").read_text())
     test = json.loads(test_json.read_text())
     manifest = json.loads((prepared / "manifest.json").read_text())
+    epochs = train.get("epochs")
     result = {
         "dataset": args.dataset,
         "config": str(pathlib.Path(args.config).relative_to(REPO)),
@@ -120,8 +131,12 @@ def main() -> None:
         "mostpop": test["baselines"]["mostpop"],
         "published_sasrec_ce": {"ndcg@10": published[0], "hr@10": published[1]},
         "train": train,
-        "seconds_per_epoch": train["train_seconds"] / train["epochs"],
-        "sequences_per_s": manifest["num_users"] * train["epochs"] / train["train_seconds"],
+        "num_parameters": _num_parameters(workdir),
+        # Closed-form models (EASE) have no epochs.
+        "seconds_per_epoch": train["train_seconds"] / epochs if epochs else None,
+        "sequences_per_s": manifest["num_users"] * epochs / train["train_seconds"]
+        if epochs
+        else None,
         "peak_rss_bytes_children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

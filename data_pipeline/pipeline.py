@@ -28,11 +28,24 @@ def left_pad(items: np.ndarray, length: int) -> np.ndarray:
     return out
 
 
-def make_train_example(record_bytes: bytes, max_len: int) -> dict[str, np.ndarray]:
-    """One user's next-item training example: ``inputs`` and ``targets``, int32[L]."""
+def make_train_example(
+    record_bytes: bytes, max_len: int, rng: np.random.Generator | None = None
+) -> dict[str, np.ndarray]:
+    """One user's next-item training example: ``inputs`` and ``targets`` int32[L], ``users``.
+
+    By default the window is the user's most recent ``max_len`` transitions. With
+    ``rng``, a user with more training transitions than that gets a window ending at a
+    uniformly drawn position instead, so long histories are seen in full across epochs.
+    """
     rec = decode_user_record(record_bytes)
     train = rec.items[: rec.n_train]
-    return {"inputs": left_pad(train[:-1], max_len), "targets": left_pad(train[1:], max_len)}
+    if rng is not None and len(train) - 1 > max_len:
+        train = train[: int(rng.integers(max_len + 1, len(train) + 1))]
+    return {
+        "inputs": left_pad(train[:-1], max_len),
+        "targets": left_pad(train[1:], max_len),
+        "users": np.int32(rec.user),
+    }
 
 
 class _Subset:
@@ -68,6 +81,7 @@ def train_dataset(
     seed: int,
     prefetch_threads: int,
     bucket_lengths: tuple[int, ...] = (),
+    random_windows: bool = False,
 ) -> grain.IterDataset:
     """Endless shuffled batches; every epoch is a fresh permutation of the users.
 
@@ -76,7 +90,9 @@ def train_dataset(
     only to its bucket's length (one compiled shape per bucket); buckets are mixed in
     proportion to their sizes. A user's example is the same in every bucket layout
     (left padding is masked, positions count from the end), so only batch composition
-    changes. The iterator state is checkpointable (see ``jaxrec.checkpoint``).
+    changes. With ``random_windows``, long histories are cut at a random position per
+    epoch (see ``make_train_example``). The iterator state is checkpointable (see
+    ``jaxrec.checkpoint``).
     """
     source = dataset.source()
     if bucket_lengths:
@@ -87,12 +103,15 @@ def train_dataset(
     parts, weights = [], []
     for i, (length, users) in enumerate(sorted(buckets.items())):
         part = (
-            grain.MapDataset.source(_Subset(source, users))
-            .shuffle(seed=seed + i)
-            .repeat(None)
-            .map(lambda b, n=length: make_train_example(b, n))
-            .batch(batch_size, drop_remainder=True)
+            grain.MapDataset.source(_Subset(source, users)).shuffle(seed=seed + i).repeat(None)
         )
+        if random_windows:
+            part = part.random_map(
+                lambda b, rng, n=length: make_train_example(b, n, rng), seed=seed + 7919 + i
+            )
+        else:
+            part = part.map(lambda b, n=length: make_train_example(b, n))
+        part = part.batch(batch_size, drop_remainder=True)
         parts.append(part)
         weights.append(len(users))
     ds = parts[0] if len(parts) == 1 else grain.MapDataset.mix(parts, weights=weights)

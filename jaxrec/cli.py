@@ -65,10 +65,11 @@ def _add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument(
         "--set",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config field, e.g. model.embed_dim=128",
+        help="override config fields, e.g. --set model.embed_dim=128 loss.name=bce (repeatable)",
     )
 
 
@@ -92,7 +93,7 @@ def cmd_download(args) -> int:
 def cmd_train(args) -> int:
     """``jaxrec train`` (also ``python train.py``)."""
     from jaxrec import config as config_lib
-    from jaxrec.training import loop
+    from jaxrec.training import closed_form, loop
 
     cfg = config_lib.apply_overrides(config_lib.load_config(args.config), args.set)
     extra = {}
@@ -101,7 +102,8 @@ def cmd_train(args) -> int:
     if args.max_minutes is not None:
         extra["max_minutes"] = args.max_minutes
     cfg = config_lib.dataclasses.replace(cfg, **extra)
-    summary = loop.run(cfg, args.data, args.workdir)
+    fit = closed_form.fit if cfg.model.name in closed_form.CLOSED_FORM_MODELS else loop.run
+    summary = fit(cfg, args.data, args.workdir)
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -13,7 +13,7 @@ import types
 import typing
 from typing import Any, Literal
 
-LossName = Literal["ce", "bce", "sampled_softmax"]
+LossName = Literal["ce", "bce", "sampled_softmax", "bpr", "gbce", "ce+bpr"]
 ScheduleName = Literal["constant", "cosine", "linear"]
 
 
@@ -30,6 +30,12 @@ class ModelConfig:
     dropout: float = 0.2
     attention_dropout: float = 0.2
     activation: Literal["relu", "gelu"] = "relu"
+    # Block layout: "pre_ln" (GPT-2 style) or "sasrec" (the reference SASRec code's).
+    block: Literal["pre_ln", "sasrec"] = "pre_ln"
+    # BERT4Rec: probability that a training item is replaced by the mask token.
+    mask_prob: float = 0.2
+    # EASE: L2 penalties tried in closed form; the best on validation is kept.
+    l2_grid: tuple[float, ...] = (100.0, 200.0, 300.0, 500.0, 1000.0)
     scale_embeddings: bool = True
     # N(0, init_std) for embeddings and dense kernels (BERT/GPT-2 convention, as in the
     # SASRec+ reference); Adam moves weights by ~lr per step, so this sets how fast they learn.
@@ -43,6 +49,8 @@ class ModelConfig:
             )
         if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.attention_dropout < 1.0:
             raise ValueError("model.dropout and model.attention_dropout must be in [0, 1)")
+        if not 0.0 < self.mask_prob < 1.0:
+            raise ValueError(f"model.mask_prob={self.mask_prob}: must be in (0, 1)")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -52,12 +60,27 @@ class LossConfig:
     ``ce``: full softmax cross-entropy over the whole catalogue. ``bce``: binary
     cross-entropy with ``num_negatives`` uniform negatives per position (SASRec paper).
     ``sampled_softmax``: softmax over the positive and ``num_negatives`` negatives shared by
-    the batch, drawn from ``proposal`` and corrected by log Q.
+    the batch, drawn from ``proposal`` and corrected by log Q. ``bpr``: pairwise
+    -log s(pos - neg). ``gbce``: gSASRec's calibrated BCE (``gbce_calibration`` = t).
+    ``ce+bpr``: (1 - ``pairwise_weight``) x full CE + ``pairwise_weight`` x BPR.
     """
 
     name: LossName = "ce"
     num_negatives: int = 1
     proposal: Literal["uniform", "popularity"] = "uniform"
+    gbce_calibration: float = 0.75
+    pairwise_weight: float = 0.5
+    # How a batch's per-position losses are averaged. "dataset": summed and divided by the
+    # expected number of targets per batch, so every position weighs the same whatever
+    # the batch (length buckets make batches of short users hold ~6x fewer targets).
+    # "batch": divided by the batch's own target count (up-weights short users' items).
+    normalize: Literal["dataset", "batch"] = "dataset"
+
+    def __post_init__(self):
+        if self.num_negatives < 1:
+            raise ValueError(f"loss.num_negatives={self.num_negatives}: must be >= 1")
+        if not 0.0 <= self.gbce_calibration <= 1.0 or not 0.0 <= self.pairwise_weight <= 1.0:
+            raise ValueError("loss.gbce_calibration and loss.pairwise_weight must be in [0, 1]")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -83,6 +106,9 @@ class DataConfig:
     # Pad each batch only to the shortest of these lengths that fits its users (plus
     # model.max_len); empty = one bucket of model.max_len. Same per-user computation.
     length_buckets: tuple[int, ...] = ()
+    # Users with more than model.max_len training transitions: train on a window ending
+    # at a random position each epoch (True) or always on the most recent one (False).
+    random_windows: bool = False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -90,7 +116,9 @@ class EvalConfig:
     """Evaluation settings (full ranking unless ``num_sampled_negatives`` > 0)."""
 
     batch_size: int = 256
-    exclude_seen: bool = False
+    # Validation ranks only items outside the user's history, as `jaxrec evaluate` does by
+    # default and as the anchor papers do (docs/benchmarks.md).
+    exclude_seen: bool = True
     num_sampled_negatives: int = 0
     early_stopping_metric: str = "ndcg@10"
 

@@ -45,7 +45,9 @@ def evaluate_workdir(
         seed=cfg.seed,
     )
     score = jax.jit(functools.partial(score_step, graphdef=trained.graphdef))
-    result, top = evaluate(lambda h: score(trained.params, h), data, dataset.num_items, options)
+    result, top = evaluate(
+        lambda h, u: score(trained.params, h, u), data, dataset.num_items, options
+    )
     popularity = dataset.item_popularity(split).astype(np.float32)
     mostpop, _ = evaluate(
         popularity_score_fn(popularity), data, dataset.num_items, options, progress=False

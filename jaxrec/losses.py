@@ -7,10 +7,12 @@ Positions whose target is 0 (padding) are excluded from every mean.
 
 from __future__ import annotations
 
+import typing
+
 import jax
 import jax.numpy as jnp
 
-from jaxrec.config import LossConfig
+from jaxrec.config import LossConfig, LossName
 from jaxrec.fused_softmax import softmax_cross_entropy
 from jaxrec.types import Array
 
@@ -50,9 +52,48 @@ def binary_cross_entropy(hidden: Array, table: Array, targets: Array, negatives:
     Returns:
         Scalar mean over positions with a target.
     """
+    pos, neg = _pair_scores(hidden, table, targets, negatives)
+    per_position = -jax.nn.log_sigmoid(pos) - jnp.sum(jax.nn.log_sigmoid(-neg), axis=-1)
+    return _masked_mean(per_position, targets > 0)
+
+
+def _pair_scores(hidden: Array, table: Array, targets: Array, negatives: Array):
+    """(float[B, L] positive scores, float[B, L, K] negative scores)."""
     pos = jnp.einsum("bld,bld->bl", hidden, jnp.take(table, targets, axis=0))
     neg = jnp.einsum("bld,blkd->blk", hidden, jnp.take(table, negatives, axis=0))
-    per_position = -jax.nn.log_sigmoid(pos) - jnp.sum(jax.nn.log_sigmoid(-neg), axis=-1)
+    return pos, neg
+
+
+def bpr(hidden: Array, table: Array, targets: Array, negatives: Array) -> Array:
+    """Bayesian personalised ranking: mean_k -log s(pos - neg_k) per position.
+
+    Args and result as ``binary_cross_entropy``.
+    """
+    pos, neg = _pair_scores(hidden, table, targets, negatives)
+    per_position = -jnp.mean(jax.nn.log_sigmoid(pos[..., None] - neg), axis=-1)
+    return _masked_mean(per_position, targets > 0)
+
+
+def gbce_beta(num_negatives: int, num_items: int, calibration: float) -> float:
+    """The positive exponent of gSASRec's gBCE: beta = alpha * (t * (1 - 1/alpha) + 1/alpha).
+
+    ``alpha = K / (num_items - 1)`` is the negative sampling rate and ``t`` in [0, 1]
+    the calibration (t = 0 is plain BCE, t = 1 fully corrects the sampling bias).
+    """
+    alpha = num_negatives / max(num_items - 1, 1)
+    return alpha * (calibration * (1.0 - 1.0 / alpha) + 1.0 / alpha)
+
+
+def generalised_bce(
+    hidden: Array, table: Array, targets: Array, negatives: Array, beta: float
+) -> Array:
+    """Generalised BCE: -beta log s(pos) - sum_k log(1 - s(neg_k)).
+
+    From gSASRec (Petrov & Macdonald, RecSys 2023). Args as ``binary_cross_entropy``;
+    ``beta`` from ``gbce_beta``.
+    """
+    pos, neg = _pair_scores(hidden, table, targets, negatives)
+    per_position = -beta * jax.nn.log_sigmoid(pos) - jnp.sum(jax.nn.log_sigmoid(-neg), axis=-1)
     return _masked_mean(per_position, targets > 0)
 
 
@@ -88,7 +129,13 @@ def uniform_negatives(key: Array, targets: Array, num_items: int, k: int) -> Arr
 
 
 def compute_loss(
-    cfg: LossConfig, hidden: Array, table: Array, targets: Array, key: Array, log_prior: Array
+    cfg: LossConfig,
+    hidden: Array,
+    table: Array,
+    targets: Array,
+    key: Array,
+    log_prior: Array,
+    normalizer: float | None = None,
 ) -> Array:
     """Dispatches on ``cfg.name``.
 
@@ -99,14 +146,36 @@ def compute_loss(
         targets: int32[B, L].
         key: PRNG key for negative sampling.
         log_prior: float[I] log proposal distribution over items (sampled softmax).
+        normalizer: if given, the loss is the sum over target positions divided by this
+            constant instead of their mean, so every position weighs the same whatever
+            the batch (length-bucketed batches hold very different numbers of targets).
     """
+    mean = _loss_mean(cfg, hidden, table, targets, key, log_prior)
+    if normalizer is None:
+        return mean
+    return mean * jnp.sum(targets > 0, dtype=mean.dtype) / normalizer
+
+
+def _loss_mean(
+    cfg: LossConfig, hidden: Array, table: Array, targets: Array, key: Array, log_prior: Array
+) -> Array:
+    """The loss named by ``cfg.name``, averaged over target positions."""
     num_items = table.shape[0] - 1
     if cfg.name == "ce":
         return full_cross_entropy(hidden, table, targets)
-    if cfg.name == "bce":
-        negatives = uniform_negatives(key, targets, num_items, cfg.num_negatives)
-        return binary_cross_entropy(hidden, table, targets, negatives)
     if cfg.name == "sampled_softmax":
         negatives = jax.random.categorical(key, log_prior, shape=(cfg.num_negatives,))
         return sampled_softmax(hidden, table, targets, negatives, log_prior[negatives])
-    raise ValueError(f"loss.name={cfg.name!r}: expected ce, bce or sampled_softmax")
+    negatives = uniform_negatives(key, targets, num_items, cfg.num_negatives)
+    if cfg.name == "bce":
+        return binary_cross_entropy(hidden, table, targets, negatives)
+    if cfg.name == "bpr":
+        return bpr(hidden, table, targets, negatives)
+    if cfg.name == "gbce":
+        beta = gbce_beta(cfg.num_negatives, num_items, cfg.gbce_calibration)
+        return generalised_bce(hidden, table, targets, negatives, beta)
+    if cfg.name == "ce+bpr":
+        pairwise = bpr(hidden, table, targets, negatives)
+        pointwise = full_cross_entropy(hidden, table, targets)
+        return (1.0 - cfg.pairwise_weight) * pointwise + cfg.pairwise_weight * pairwise
+    raise ValueError(f"loss.name={cfg.name!r}: expected one of {typing.get_args(LossName)}")

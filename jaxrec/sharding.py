@@ -21,6 +21,7 @@ LOGICAL_AXIS_RULES: tuple[tuple[str, str | None], ...] = (
     ("batch", "data"),
     ("task", "data"),
     ("item", "model"),  # embedding-table rows: the big tensor
+    ("user", "model"),  # per-user tables (matrix factorisation) likewise
     ("embed", None),
     ("mlp", "model"),
     ("heads", "model"),

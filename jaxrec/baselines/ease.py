@@ -121,17 +121,19 @@ def fit_ease(user_items: Sequence[np.ndarray], num_items: int, l2: float) -> np.
 
 
 @jax.jit
-def ease_scores(weights: Array, histories: Array) -> Array:
+def ease_scores(weights: Array, histories: Array, users: Array | None = None) -> Array:
     """Scores every item for a batch of histories.
 
     Args:
         weights: float32[I + 1, I + 1] EASE weights B.
         histories: int32[B, L] item ids, 0 = padding (any side).
+        users: ignored (EASE scores from the history alone).
 
     Returns:
         float32[B, I + 1] scores x B with x the binary indicator of each history;
         column 0 (padding) is -inf.
     """
+    del users
     rows = jnp.arange(histories.shape[0])[:, None]
     profile = jnp.zeros((histories.shape[0], weights.shape[0]), weights.dtype)
     profile = profile.at[rows, histories].set(1.0).at[:, 0].set(0.0)

@@ -3,14 +3,30 @@
 from flax import nnx
 
 from jaxrec.config import ModelConfig
+from jaxrec.models.bert4rec import BERT4Rec
+from jaxrec.models.ease import EASE
+from jaxrec.models.hybrid import HybridSASRec
+from jaxrec.models.mf import MatrixFactorization
+from jaxrec.models.rnn import RecurrentEncoder
 from jaxrec.models.sasrec import SASRec
 
-MODELS = {"sasrec": SASRec}
+MODELS = {
+    "sasrec": SASRec,
+    "hybrid": HybridSASRec,
+    "bert4rec": BERT4Rec,
+    "gru4rec": RecurrentEncoder,
+    "lstm": RecurrentEncoder,
+    "ease": EASE,
+    "bpr_mf": MatrixFactorization,
+}
+# Models with one parameter vector per user: built with ``num_users``.
+USER_MODELS = ("bpr_mf",)
 
 
-def build_model(cfg: ModelConfig, num_items: int, *, seed: int) -> nnx.Module:
+def build_model(cfg: ModelConfig, num_items: int, *, seed: int, num_users: int = 0) -> nnx.Module:
     """Instantiates the model named by ``cfg.name`` with parameters from ``seed``."""
     if cfg.name not in MODELS:
         raise ValueError(f"model.name={cfg.name!r}: expected one of {sorted(MODELS)}")
+    extra = {"num_users": num_users} if cfg.name in USER_MODELS else {}
     with nnx.use_eager_sharding(False):
-        return MODELS[cfg.name](cfg, num_items, rngs=nnx.Rngs(seed))
+        return MODELS[cfg.name](cfg, num_items, rngs=nnx.Rngs(seed), **extra)

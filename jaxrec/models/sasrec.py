@@ -7,16 +7,16 @@ Shapes: ``B`` batch, ``L`` = ``max_len``, ``D`` = ``embed_dim``, ``I`` = items +
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 from flax import nnx
 
 from jaxrec.config import ModelConfig
-from jaxrec.models.transformer import TransformerBlock, attention_mask, layer_norm
+from jaxrec.models.base import NextItemModel
+from jaxrec.models.transformer import TransformerBlock, layer_norm, run_blocks
 from jaxrec.types import Array
 
 
-class SASRec(nnx.Module):
+class SASRec(NextItemModel):
     """SASRec encoder; ``item_table`` doubles as the output layer."""
 
     def __init__(self, cfg: ModelConfig, num_items: int, *, rngs: nnx.Rngs):
@@ -38,12 +38,13 @@ class SASRec(nnx.Module):
         """float[I, D]: item embeddings; row 0 is padding."""
         return self.item_embed[...]
 
-    def encode(self, ids: Array, *, key: Array | None = None) -> Array:
+    def encode(self, ids: Array, *, key: Array | None = None, users: Array | None = None) -> Array:
         """Hidden state per position.
 
         Args:
             ids: int32[B, L] item ids, left-padded with 0.
             key: PRNG key for dropout, or None for deterministic inference.
+            users: int32[B] user ids (unused: the history is the user).
 
         Returns:
             float[B, L, D]; position t summarises ids[:, : t + 1].
@@ -53,20 +54,5 @@ class SASRec(nnx.Module):
         if self.cfg.scale_embeddings:
             x = x * jnp.sqrt(jnp.asarray(self.cfg.embed_dim, x.dtype))
         x = (x + self.pos_embed[...][-ids.shape[1] :][None]) * valid[..., None]
-        keys = [None] * (len(self.blocks) + 1)
-        if key is not None:
-            keys = list(jax.random.split(key, len(self.blocks) + 1))
-        x = self.dropout(x, deterministic=key is None, rngs=keys[-1])
-        mask = attention_mask(valid, causal=True)
-        for block, block_key in zip(self.blocks, keys[:-1], strict=False):
-            x = block(x, mask, key=block_key) * valid[..., None]
+        x = run_blocks(self.blocks, self.dropout, x, valid, causal=True, key=key)
         return self.final_norm(x)
-
-    def user_state(self, ids: Array) -> Array:
-        """float[B, D]: the representation that scores the next item (last position)."""
-        return self.encode(ids)[:, -1]
-
-    def score_all(self, ids: Array) -> Array:
-        """float[B, I]: next-item scores for every item (column 0 = padding = -inf)."""
-        logits = self.user_state(ids) @ self.item_table().T
-        return logits.at[:, 0].set(-jnp.inf)

@@ -29,6 +29,32 @@ def attention_mask(valid: Array, causal: bool = True) -> Array:
     return mask
 
 
+def run_blocks(
+    blocks, dropout: nnx.Dropout, x: Array, valid: Array, *, causal: bool, key: Array | None
+) -> Array:
+    """Input dropout, then every block with padding positions re-zeroed after each.
+
+    Args:
+        blocks: sequence of ``TransformerBlock``.
+        dropout: the input-embedding dropout.
+        x: float[B, L, D] embedded inputs.
+        valid: bool[B, L], False at padding.
+        causal: whether position t may only attend to positions <= t.
+        key: PRNG key for dropout, or None for deterministic inference.
+
+    Returns:
+        float[B, L, D].
+    """
+    keys = [None] * (len(blocks) + 1)
+    if key is not None:
+        keys = list(jax.random.split(key, len(blocks) + 1))
+    x = dropout(x, deterministic=key is None, rngs=keys[-1])
+    mask = attention_mask(valid, causal=causal)
+    for block, block_key in zip(blocks, keys[:-1], strict=False):
+        x = block(x, mask, key=block_key) * valid[..., None]
+    return x
+
+
 class MultiHeadAttention(nnx.Module):
     """Scaled dot-product self-attention with fused per-head projections."""
 
@@ -49,11 +75,19 @@ class MultiHeadAttention(nnx.Module):
         self.out_bias = nnx.Param(jnp.zeros((dim,)), out_sharding=("embed",))
         self.dropout = nnx.Dropout(dropout)
 
-    def __call__(self, x: Array, mask: Array, *, key: Array | None) -> Array:
-        """x: float[B, L, D]; mask: bool[B, 1, L, L] -> float[B, L, D]."""
-        q, k, v = (
-            jnp.einsum("bld,cdhk->cblhk", x, self.qkv[...]) + self.qkv_bias[...][:, None, None]
-        )
+    def __call__(
+        self, x: Array, mask: Array, *, key: Array | None, context: Array | None = None
+    ) -> Array:
+        """Queries from x, keys and values from ``context`` (default x).
+
+        x, context: float[B, L, D]; mask: bool[B, 1, L, L] -> float[B, L, D].
+        """
+        qkv, bias = self.qkv[...], self.qkv_bias[...][:, None, None]
+        if context is None:
+            q, k, v = jnp.einsum("bld,cdhk->cblhk", x, qkv) + bias
+        else:
+            q = jnp.einsum("bld,dhk->blhk", x, qkv[0]) + bias[0]
+            k, v = jnp.einsum("bld,cdhk->cblhk", context, qkv[1:]) + bias[1:]
         logits = jnp.einsum("bqhk,bshk->bhqs", q, k) / jnp.sqrt(q.shape[-1]).astype(x.dtype)
         # Fully masked rows (padding queries) get a uniform softmax instead of NaN.
         logits = jnp.where(mask, logits, jnp.finfo(logits.dtype).min)
@@ -102,7 +136,12 @@ def layer_norm(dim: int, rngs: nnx.Rngs) -> nnx.LayerNorm:
 
 
 class TransformerBlock(nnx.Module):
-    """x + Drop(Attn(LN(x))), then x + Drop(FFN(LN(x)))."""
+    """One self-attention block, in one of two layouts (``cfg.block``).
+
+    ``pre_ln``: x + Drop(Attn(LN(x))), then x + Drop(FFN(LN(x))).
+    ``sasrec``: the reference SASRec code's layout: q = LN(x); x = q + Attn(q, kv=x);
+    x = LN(x); x + Drop(FFN(x)). Keys and values see the un-normalised stream.
+    """
 
     def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
         dim = cfg.embed_dim
@@ -115,10 +154,16 @@ class TransformerBlock(nnx.Module):
             dim, cfg.mlp_dim, cfg.dropout, cfg.activation, cfg.init_std, rngs=rngs
         )
         self.dropout = nnx.Dropout(cfg.dropout)
+        self.layout = cfg.block
 
     def __call__(self, x: Array, mask: Array, *, key: Array | None) -> Array:
         """float[B, L, D] -> float[B, L, D]."""
         keys = (None,) * 4 if key is None else tuple(jax.random.split(key, 4))
+        if self.layout == "sasrec":
+            q = self.attn_norm(x)
+            x = self.mlp_norm(q + self.attn(q, mask, key=keys[0], context=x))
+            h = self.mlp(x, key=keys[2])
+            return x + self.dropout(h, deterministic=key is None, rngs=keys[3])
         h = self.attn(self.attn_norm(x), mask, key=keys[0])
         x = x + self.dropout(h, deterministic=key is None, rngs=keys[1])
         h = self.mlp(self.mlp_norm(x), key=keys[2])

@@ -64,7 +64,7 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
     steps_per_epoch = max(1, math.ceil(dataset.num_users / cfg.data.batch_size))
     total_steps = cfg.max_epochs * steps_per_epoch
     tx = build_optimizer(cfg.optim, total_steps)
-    parts = setup.init_params(cfg, dataset.num_items, mesh)
+    parts = setup.init_params(cfg, dataset.num_items, mesh, num_users=dataset.num_users)
     state = setup.init_state(parts, tx, cfg.seed)
     data_iter = setup.train_iterator(cfg, dataset)
     ckpt = Checkpointer(workdir)
@@ -76,7 +76,13 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
     state_sh = jax.tree.map(lambda x: x.sharding, state)
     batch_sh = sharding.batch_sharding(mesh)
     step_fn = jax.jit(
-        functools.partial(train_step, graphdef=parts.graphdef, tx=tx, loss_cfg=cfg.loss),
+        functools.partial(
+            train_step,
+            graphdef=parts.graphdef,
+            tx=tx,
+            loss_cfg=cfg.loss,
+            targets_per_batch=setup.targets_per_batch(cfg, dataset),
+        ),
         in_shardings=(state_sh, batch_sh, sharding.replicated(mesh)),
         out_shardings=(state_sh, sharding.replicated(mesh)),
         donate_argnums=0,
@@ -157,7 +163,11 @@ class Validator:
             exclude_seen=self.cfg.eval.exclude_seen, batch_size=self.cfg.eval.batch_size
         )
         result, _ = evaluate(
-            lambda h: self.score_fn(params, h), self.data, self.num_items, options, progress=False
+            lambda h, u: self.score_fn(params, h, u),
+            self.data,
+            self.num_items,
+            options,
+            progress=False,
         )
         name = self.cfg.eval.early_stopping_metric
         for key in ("ndcg@10", "hr@10", "ndcg@20", "hr@20", "mrr"):

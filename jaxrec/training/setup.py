@@ -33,9 +33,11 @@ class ModelParts:
     params: nnx.State
 
 
-def init_params(cfg: config_lib.TrainConfig, num_items: int, mesh: Mesh) -> ModelParts:
+def init_params(
+    cfg: config_lib.TrainConfig, num_items: int, mesh: Mesh, *, num_users: int = 0
+) -> ModelParts:
     """Initialises parameters directly into their shardings (never whole on one device)."""
-    init = functools.partial(build_model, cfg.model, num_items, seed=cfg.seed)
+    init = functools.partial(build_model, cfg.model, num_items, seed=cfg.seed, num_users=num_users)
     abstract_model = nnx.eval_shape(init)
     graphdef, abstract_params = nnx.split(abstract_model)
     shardings = sharding.param_shardings(abstract_params, mesh)
@@ -58,8 +60,23 @@ def train_iterator(cfg: config_lib.TrainConfig, dataset: PreparedDataset):
             seed=cfg.seed,
             prefetch_threads=cfg.data.prefetch_threads,
             bucket_lengths=cfg.data.length_buckets,
+            random_windows=cfg.data.random_windows,
         )
     )
+
+
+def targets_per_batch(cfg: config_lib.TrainConfig, dataset: PreparedDataset) -> float | None:
+    """Expected target positions per training batch (None with ``loss.normalize='batch'``).
+
+    A user contributes min(n_train - 1, max_len) next-item targets; BERT4Rec predicts only
+    its masked share of them.
+    """
+    if cfg.loss.normalize == "batch":
+        return None
+    lengths = np.array([max(rec.n_train - 1, 0) for rec in dataset.records()], np.float64)
+    per_user = float(np.minimum(lengths, cfg.model.max_len).mean())
+    fraction = cfg.model.mask_prob if cfg.model.name == "bert4rec" else 1.0
+    return max(cfg.data.batch_size * per_user * fraction, 1.0)
 
 
 def log_prior(dataset: PreparedDataset, proposal: str) -> np.ndarray:
@@ -101,7 +118,7 @@ def load_trained(workdir: str | pathlib.Path, data_dir: str | None = None) -> Tr
         data_dir = json.loads((workdir / RUN_FILE).read_text())["data"]
     dataset = PreparedDataset.open(data_dir)
     mesh = sharding.make_mesh(config_lib.MeshConfig(data=-1, model=1), jax.devices()[:1])
-    parts = init_params(cfg, dataset.num_items, mesh)
+    parts = init_params(cfg, dataset.num_items, mesh, num_users=dataset.num_users)
     ckpt = Checkpointer(workdir)
     try:
         if not ckpt.has_best():

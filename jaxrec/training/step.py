@@ -20,28 +20,35 @@ def train_step(
     graphdef: nnx.GraphDef,
     tx: optax.GradientTransformation,
     loss_cfg: LossConfig,
+    targets_per_batch: float | None = None,
 ) -> tuple[TrainState, Metrics]:
     """One optimizer update.
 
     Args:
         state: current state.
-        batch: ``inputs`` and ``targets``, int32[B, L] (0 = padding / no target).
+        batch: ``inputs`` and ``targets``, int32[B, L] (0 = padding / no target), and
+            ``users`` int32[B].
         log_prior: float[I] log proposal over items (used by sampled softmax only).
         graphdef: the model structure from ``nnx.split``.
         tx: optimizer.
         loss_cfg: which loss.
+        targets_per_batch: expected number of target positions per batch; the loss sum
+            is divided by it (None: by the batch's own count). See ``compute_loss``.
 
     Returns:
         (new state, scalar metrics ``loss`` and ``grad_norm``).
     """
     step_key = jax.random.fold_in(state.key, state.step)
     dropout_key, negatives_key = jax.random.split(step_key)
+    masking_key = jax.random.fold_in(step_key, 1)
 
     def loss_fn(params):
         model = nnx.merge(graphdef, params)
-        hidden = model.encode(batch["inputs"], key=dropout_key)
+        inputs, targets = model.training_pair(batch["inputs"], batch["targets"], masking_key)
+        hidden = model.encode(inputs, key=dropout_key, users=batch["users"])
+        table = model.item_table()
         return compute_loss(
-            loss_cfg, hidden, model.item_table(), batch["targets"], negatives_key, log_prior
+            loss_cfg, hidden, table, targets, negatives_key, log_prior, targets_per_batch
         )
 
     loss, grads = jax.value_and_grad(loss_fn)(state.params)
@@ -52,6 +59,8 @@ def train_step(
     return new_state, {"loss": loss, "grad_norm": optax.tree.norm(grads)}
 
 
-def score_step(params: nnx.State, histories: Array, *, graphdef: nnx.GraphDef) -> Array:
-    """float[B, I] next-item scores for int32[B, L] histories (deterministic)."""
-    return nnx.merge(graphdef, params).score_all(histories)
+def score_step(
+    params: nnx.State, histories: Array, users: Array, *, graphdef: nnx.GraphDef
+) -> Array:
+    """float[B, I] next-item scores for int32[B, L] histories of int32[B] users."""
+    return nnx.merge(graphdef, params).score_all(histories, users)

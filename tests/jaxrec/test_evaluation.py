@@ -19,7 +19,7 @@ def _data():
     )
 
 
-def _fixed_scores(histories):
+def _fixed_scores(histories, users):
     # Higher id = higher score, the same for every user.
     return jnp.broadcast_to(
         jnp.arange(NUM_ITEMS + 1, dtype=jnp.float32), (histories.shape[0], NUM_ITEMS + 1)
@@ -45,7 +45,7 @@ def test_full_ranking_with_and_without_seen_exclusion():
 def test_dump_agrees_with_ranks():
     rng = np.random.default_rng(0)
     table = rng.normal(size=(3, NUM_ITEMS + 1)).astype(np.float32)
-    score = lambda h: jnp.asarray(table[: h.shape[0]])
+    score = lambda h, u: jnp.asarray(table[: h.shape[0]])
     opts = EvalOptions(ks=(10,), exclude_seen=True, batch_size=3, keep_top=NUM_ITEMS)
     data = _data()
     res, top = evaluate(score, data, NUM_ITEMS, opts, progress=False)

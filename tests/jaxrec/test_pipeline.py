@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from data_pipeline.dataset import PreparedDataset
 from data_pipeline.pipeline import assign_buckets, eval_data, left_pad, train_dataset
@@ -24,9 +25,27 @@ def test_train_example_is_shifted_and_left_padded():
     ex = make_train_example(encode_user_record(_record([5, 6, 7, 8, 9, 10], 4)), max_len=5)
     np.testing.assert_array_equal(ex["inputs"], [0, 0, 5, 6, 7])
     np.testing.assert_array_equal(ex["targets"], [0, 0, 6, 7, 8])
+    assert ex["users"] == 0 and ex["users"].dtype == np.int32
     ex = make_train_example(encode_user_record(_record(list(range(1, 12)), 9)), max_len=3)
     np.testing.assert_array_equal(ex["inputs"], [6, 7, 8])
     np.testing.assert_array_equal(ex["targets"], [7, 8, 9])
+
+
+def test_random_windows_cover_long_histories_and_leave_short_ones_alone():
+    from data_pipeline.pipeline import make_train_example
+
+    long_user = encode_user_record(_record(list(range(1, 13)), 10))  # train = 1..10
+    rng = np.random.default_rng(0)
+    ends = set()
+    for _ in range(200):
+        ex = make_train_example(long_user, max_len=3, rng=rng)
+        np.testing.assert_array_equal(ex["targets"], ex["inputs"] + 1)  # contiguous window
+        assert ex["inputs"][0] >= 1 and ex["targets"][-1] <= 10  # never valid/test items
+        ends.add(int(ex["targets"][-1]))
+    assert ends == set(range(4, 11))  # every window end 4..10 is drawn
+    short_user = encode_user_record(_record([5, 6, 7, 8, 9, 10], 4))
+    ex = make_train_example(short_user, max_len=5, rng=rng)
+    np.testing.assert_array_equal(ex["inputs"], [0, 0, 5, 6, 7])
 
 
 def test_left_pad_handles_empty():
@@ -60,6 +79,25 @@ def test_train_dataset_is_deterministic_reshuffles_and_resumes(tiny_dataset):
     np.testing.assert_array_equal(next(resumed)["inputs"], next(it)["inputs"])
 
 
+def test_random_window_batches_are_deterministic_and_differ_from_last_windows(tiny_dataset):
+    ds = PreparedDataset.open(tiny_dataset)
+
+    def batches(random_windows):
+        it = train_dataset(
+            ds,
+            batch_size=16,
+            max_len=3,
+            seed=0,
+            prefetch_threads=0,
+            random_windows=random_windows,
+        )
+        return np.concatenate([b["inputs"] for b in _take(iter(it), 12)])
+
+    first, again, last = batches(True), batches(True), batches(False)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, last)  # same users in the same order, other windows
+
+
 def test_bucketed_batches_have_bucket_shapes(tiny_dataset):
     ds = PreparedDataset.open(tiny_dataset)
     it = iter(
@@ -78,3 +116,20 @@ def test_eval_data_histories_and_targets(tiny_dataset):
     assert test.targets[0] == rec.items[rec.n_train + 1]
     np.testing.assert_array_equal(test.seen[0], rec.items[: rec.n_train + 1])
     assert test.histories[0, -1] == rec.items[rec.n_train]
+
+
+def test_targets_per_batch_counts_capped_training_transitions(tiny_dataset):
+    import dataclasses
+
+    from jaxrec.config import TrainConfig
+    from jaxrec.training.setup import targets_per_batch
+
+    ds = PreparedDataset.open(tiny_dataset)
+    cfg = TrainConfig()
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, batch_size=4))
+    capped = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, max_len=3))
+    lengths = np.array([rec.n_train - 1 for rec in ds.records()])
+    assert targets_per_batch(cfg, ds) == pytest.approx(4 * lengths.mean())
+    assert targets_per_batch(capped, ds) == pytest.approx(4 * np.minimum(lengths, 3).mean())
+    batch_mean = dataclasses.replace(cfg, loss=dataclasses.replace(cfg.loss, normalize="batch"))
+    assert targets_per_batch(batch_mean, ds) is None

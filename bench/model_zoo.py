@@ -1,0 +1,145 @@
+"""Model comparison: every shipped config x seeds x datasets, full ranking, mean +- std.
+
+    python bench/model_zoo.py --datasets ml-1m beauty --seeds 0 1 2 --max-minutes 80 \
+        --out bench/results/model_zoo.json --plot docs/model_zoo.png
+
+Each (config, dataset, seed) is one ``bench/sasrec_benchmark.py`` run (prepare -> train ->
+evaluate -> JSON under ``bench/results/zoo/``); finished runs are reused, so an interrupted
+comparison resumes. The summary holds test NDCG@10 / HR@10 (mean, std over seeds),
+seconds per epoch and parameter count per model, next to the published numbers.
+Not a test: a full comparison is hours of CPU (minutes per run on one GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+CONFIGS = ("sasrec", "hybrid", "bert4rec", "gru4rec", "lstm", "ease")
+PUBLISHED = {  # ../shared/datasets/README.md, full ranking: (NDCG@10, HR@10)
+    "ml-1m": {
+        "SASRec + CE (Klenitskiy & Vasilev 2023)": (0.1821, 0.3152),
+        "BERT4Rec (same)": (0.1537, 0.2843),
+        "SASRec + BCE (same)": (0.1341, 0.2500),
+        "HSTU-large (Zhai et al. 2024)": (0.1893, 0.3294),
+    },
+    "beauty": {
+        "SASRec + CE (Klenitskiy & Vasilev 2023)": (0.0327, 0.0533),
+        "BERT4Rec (same)": (0.0187, 0.0338),
+    },
+}
+
+
+def _mean_std(values: list[float]) -> dict:
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "runs": len(values),
+    }
+
+
+def run_one(config: str, dataset: str, seed: int, args) -> dict:
+    """One benchmark run (reused when its JSON exists)."""
+    out = REPO / "bench" / "results" / "zoo" / f"{config}_{dataset}_seed{seed}.json"
+    if not out.exists():
+        cmd = [
+            sys.executable,
+            str(REPO / "bench" / "sasrec_benchmark.py"),
+            "--dataset",
+            dataset,
+            "--config",
+            str(REPO / "configs" / f"{config}.py"),
+            "--workdir",
+            str(REPO / "runs" / "zoo" / f"{config}_{dataset}_seed{seed}"),
+            "--max-minutes",
+            str(args.max_minutes),
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+        ]
+        print("+", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+    return json.loads(out.read_text())
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Mean +- std over seeds of the headline numbers of one (config, dataset)."""
+    per_epoch = [r["seconds_per_epoch"] for r in runs if r["seconds_per_epoch"]]
+    return {
+        "ndcg@10": _mean_std([r["test"]["ndcg@10"] for r in runs]),
+        "hr@10": _mean_std([r["test"]["hr@10"] for r in runs]),
+        "seconds_per_epoch": statistics.fmean(per_epoch) if per_epoch else None,
+        "num_parameters": runs[0]["num_parameters"],
+        "seeds": [r["seed"] for r in runs],
+    }
+
+
+def plot(summary: dict, path: pathlib.Path) -> None:
+    """Bar chart of test NDCG@10 (mean +- std) per model, one panel per dataset."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = list(summary["results"])
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        rows = summary["results"][dataset]
+        names = list(rows)
+        ax.bar(
+            names,
+            [rows[n]["ndcg@10"]["mean"] for n in names],
+            yerr=[rows[n]["ndcg@10"]["std"] for n in names],
+            capsize=4,
+        )
+        for label, (ndcg, _) in PUBLISHED.get(dataset, {}).items():
+            ax.axhline(ndcg, linestyle="--", linewidth=0.8)
+            ax.annotate(label, (len(names) - 0.5, ndcg), fontsize=7, ha="right", va="bottom")
+        ax.set_title(f"{dataset}: test NDCG@10, full ranking")
+        ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    parser.add_argument("--datasets", nargs="+", default=["ml-1m"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--max-minutes", type=float, default=80)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--plot", default=None)
+    args = parser.parse_args()
+    results = {
+        dataset: {
+            config: summarise([run_one(config, dataset, seed, args) for seed in args.seeds])
+            for config in args.configs
+        }
+        for dataset in args.datasets
+    }
+    summary = {
+        "results": results,
+        "published": {d: PUBLISHED.get(d, {}) for d in args.datasets},
+        "max_minutes": args.max_minutes,
+        "machine": f"{platform.machine()}, {platform.platform()}",
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2) + "\n")
+    if args.plot:
+        plot(summary, pathlib.Path(args.plot))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

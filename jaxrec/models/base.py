@@ -1,0 +1,38 @@
+"""What every next-item model shares: scoring the catalogue from the last position.
+
+A model provides ``encode(ids, key=None, users=None) -> float[B, L, D]`` and ``item_table() ->
+float[I, D]`` (the tied output layer, row 0 = padding); this base class turns those into
+``user_state`` and ``score_all``, and gives ``training_pair`` for models whose training
+inputs are not the plain shifted sequence (BERT4Rec's masking).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from flax import nnx
+
+from jaxrec.types import Array
+
+
+class NextItemModel(nnx.Module):
+    """Mixin for sequence models scored by dot product with the item table."""
+
+    def user_state(self, ids: Array, users: Array | None = None) -> Array:
+        """float[B, D]: the representation that scores the next item (last position)."""
+        return self.encode(ids, users=users)[:, -1]
+
+    def score_all(self, ids: Array, users: Array | None = None) -> Array:
+        """float[B, I]: next-item scores for int32[B, L] histories (column 0 = -inf).
+
+        ``users`` (int32[B]) is used only by models with per-user parameters.
+        """
+        logits = self.user_state(ids, users) @ self.item_table().T
+        return logits.at[:, 0].set(-jnp.inf)
+
+    def training_pair(self, inputs: Array, targets: Array, key: Array) -> tuple[Array, Array]:
+        """(model input, per-position target), int32[B, L] each; 0 = no target.
+
+        The default is next-item prediction on the batch as given.
+        """
+        del key
+        return inputs, targets
