@@ -8,6 +8,7 @@ input history but not of the fit, exactly as for the sequence models.
 
 from __future__ import annotations
 
+import json
 import logging
 import pathlib
 import time
@@ -39,6 +40,10 @@ def fit(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
         Summary with the chosen L2 penalty, its validation metric and timing.
     """
     workdir = pathlib.Path(workdir)
+    summary_path = workdir / "train_summary.json"
+    if summary_path.is_file():  # already fitted: like a finished run, rerunning is a no-op
+        log.info("%s: already fitted, nothing to do", workdir)
+        return json.loads(summary_path.read_text())
     dataset = PreparedDataset.open(data_dir)
     setup.write_run_files(workdir, cfg, data_dir)
     mesh = sharding.make_mesh(MeshConfig(data=-1, model=1), jax.devices()[:1])
@@ -77,5 +82,5 @@ def fit(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
         "train_seconds": time.perf_counter() - start,
         "seed": cfg.seed,
     }
-    write_json(workdir / "train_summary.json", summary)
+    write_json(summary_path, summary)
     return summary

@@ -61,3 +61,6 @@ def test_ease_config_fits_in_closed_form_and_evaluates(tiny_dataset, tmp_path):
     assert main(["evaluate", "--workdir", str(workdir), "--out", str(out)]) == 0
     metrics = json.loads(out.read_text())
     assert metrics["num_users"] == 96 and metrics["auc"] > 0.6, metrics
+    # Rerunning the same command on a fitted workdir is a no-op, as for a finished run.
+    assert main([*argv, str(workdir), "--set", "model.l2_grid=1,10"]) == 0
+    assert json.loads((workdir / "train_summary.json").read_text()) == summary
