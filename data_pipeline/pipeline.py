@@ -102,9 +102,7 @@ def train_dataset(
         buckets = {max_len: np.arange(len(source))}
     parts, weights = [], []
     for i, (length, users) in enumerate(sorted(buckets.items())):
-        part = (
-            grain.MapDataset.source(_Subset(source, users)).shuffle(seed=seed + i).repeat(None)
-        )
+        part = grain.MapDataset.source(_Subset(source, users)).shuffle(seed=seed + i).repeat(None)
         if random_windows:
             part = part.random_map(
                 lambda b, rng, n=length: make_train_example(b, n, rng), seed=seed + 7919 + i
