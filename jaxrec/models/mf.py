@@ -45,10 +45,7 @@ class MatrixFactorization(NextItemModel):
             users: int32[B] internal user ids; required.
         """
         del key
-        if users is None:
-            raise ValueError("matrix factorisation scores need user ids")
-        vectors = jnp.take(self.user_embed[...], users, axis=0)
-        return vectors[:, None, :] * (ids > 0)[..., None]
+        return self.user_state(ids, users)[:, None, :] * (ids > 0)[..., None]
 
     def user_state(self, ids: Array, users: Array | None = None) -> Array:
         """float[B, D]: the user's vector (the history itself is not used)."""
