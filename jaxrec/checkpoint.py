@@ -2,6 +2,10 @@
 
 ``latest`` lets a killed run resume exactly where it was, in the data too; ``best`` keeps
 the parameters with the best validation metric (early stopping) for evaluation/export.
+
+A run killed between its ``best`` and ``latest`` saves leaves ``best`` ahead of the step
+it resumes from; ``restore_latest`` drops those newer best steps, and ``best`` keeps two,
+so the best step recorded in ``latest`` is always still on disk.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ class Checkpointer:
         )
         self._best = ocp.CheckpointManager(
             root / "best",
-            options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True),
+            options=ocp.CheckpointManagerOptions(max_to_keep=2, create=True),
             item_names=("params", "meta"),
         )
 
@@ -46,9 +50,17 @@ class Checkpointer:
         )
 
     def restore_latest(self, abstract_state: PyTree, data_iter) -> tuple[PyTree, dict]:
-        """Restores into ``abstract_state`` (keeps its shardings) and moves ``data_iter``."""
+        """Restores into ``abstract_state`` (keeps its shardings) and moves ``data_iter``.
+
+        Best checkpoints newer than the restored step belong to the killed run's lost future
+        and are deleted: the resumed run recomputes them.
+        """
+        step = self._latest.latest_step()
+        for best_step in self._best.all_steps():
+            if best_step > step:
+                self._best.delete(best_step)
         restored = self._latest.restore(
-            self._latest.latest_step(),
+            step,
             args=ocp.args.Composite(
                 state=ocp.args.StandardRestore(abstract_state),
                 data_iter=grain.checkpoint.CheckpointRestore(data_iter),
@@ -58,7 +70,7 @@ class Checkpointer:
         return restored.state, restored.meta
 
     def save_best(self, step: int, params: PyTree, meta: dict) -> None:
-        """Replaces the best parameters."""
+        """Saves new best parameters (the previous best is kept until the next save)."""
         self._best.save(
             step,
             args=ocp.args.Composite(
