@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep items of the user's history among the candidates",
     )
+    text = sub.add_parser("text", help="text features (MiniLM sentence encoder)")
+    text_sub = text.add_subparsers(dest="text_command", required=True)
+    enc = text_sub.add_parser("encode", help="one L2-normalised 384-dim row per input line")
+    enc.add_argument("--input", required=True, type=pathlib.Path, help="UTF-8 text, one per line")
+    enc.add_argument("--out", required=True, type=pathlib.Path, help="float32[N, 384] .npy")
+    enc.add_argument("--batch-size", type=int, default=64)
     return parser
 
 
@@ -126,11 +132,20 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_text(args) -> int:
+    """``jaxrec text encode``."""
+    from jaxrec.text.encode import encode_file
+
+    print(json.dumps(encode_file(args.input, args.out, batch_size=args.batch_size)))
+    return 0
+
+
 COMMANDS = {
     "prepare": cmd_prepare,
     "download": cmd_download,
     "train": cmd_train,
     "evaluate": cmd_evaluate,
+    "text": cmd_text,
 }
 
 

@@ -1,0 +1,1 @@
+"""Language features: the MiniLM sentence encoder front end, item-text caches, cold items."""
