@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep items of the user's history among the candidates",
     )
+    prof = sub.add_parser("profile", help="time, roofline and trace training steps (JSON)")
+    _add_profile_args(prof)
     text = sub.add_parser("text", help="text features (MiniLM sentence encoder)")
     text_sub = text.add_subparsers(dest="text_command", required=True)
     enc = text_sub.add_parser("encode", help="one L2-normalised 384-dim row per input line")
@@ -61,6 +63,19 @@ def _parser() -> argparse.ArgumentParser:
     enc.add_argument("--out", required=True, type=pathlib.Path, help="float32[N, 384] .npy")
     enc.add_argument("--batch-size", type=int, default=64)
     return parser
+
+
+def _add_profile_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, type=pathlib.Path)
+    parser.add_argument("--data", required=True, type=pathlib.Path, help="prepared dataset dir")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps")
+    parser.add_argument("--out", required=True, type=pathlib.Path, help="JSON report")
+    parser.add_argument("--trace-dir", type=pathlib.Path, default=None)
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps after compiling")
+    parser.add_argument(
+        "--cpu-devices", type=int, default=None, help="emulate N CPU devices (mesh tests)"
+    )
+    parser.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE")
 
 
 def _add_train_args(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +129,23 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_profile(args) -> int:
+    """``jaxrec profile``: compile time, step-time breakdown, roofline, memory, trace."""
+    import jax
+
+    if args.cpu_devices:
+        jax.config.update("jax_num_cpu_devices", args.cpu_devices)
+    from jaxrec import config as config_lib
+    from jaxrec.profiling import profile
+
+    cfg = config_lib.apply_overrides(config_lib.load_config(args.config), args.set)
+    report = profile(
+        cfg, args.data, steps=args.steps, out=args.out, trace_dir=args.trace_dir, warmup=args.warmup
+    )
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     """``jaxrec evaluate``."""
     from jaxrec.evaluate_run import evaluate_workdir
@@ -145,6 +177,7 @@ COMMANDS = {
     "download": cmd_download,
     "train": cmd_train,
     "evaluate": cmd_evaluate,
+    "profile": cmd_profile,
     "text": cmd_text,
 }
 
