@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep items of the user's history among the candidates",
     )
+    exp = sub.add_parser("export", help="export a trained run for serving (jax/onnx/...)")
+    from jaxrec.export.command import add_arguments as _add_export_args
+
+    _add_export_args(exp)
     prof = sub.add_parser("profile", help="time, roofline and trace training steps (JSON)")
     _add_profile_args(prof)
     text = sub.add_parser("text", help="text features (MiniLM sentence encoder)")
@@ -146,6 +150,13 @@ def cmd_profile(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    """``jaxrec export``: a trained run -> serving artifact + metadata (jaxrec/export/)."""
+    from jaxrec.export.command import run
+
+    return run(args)
+
+
 def cmd_evaluate(args) -> int:
     """``jaxrec evaluate``."""
     from jaxrec.evaluate_run import evaluate_workdir
@@ -177,6 +188,7 @@ COMMANDS = {
     "download": cmd_download,
     "train": cmd_train,
     "evaluate": cmd_evaluate,
+    "export": cmd_export,
     "profile": cmd_profile,
     "text": cmd_text,
 }

@@ -1,0 +1,129 @@
+"""``jaxrec export``: a trained run's best parameters -> one serving artifact directory.
+
+    export_run("runs/ml1m", "onnx", "exports/ml1m_onnx", k_max=100)
+
+Every format exports the same function (``scoring.py``): int32[B, L] left-padded histories of
+internal item ids and bool[B] exclude-seen flags -> (int32[B, K] item ids, float32[B, K]
+scores), best first, ``K = min(k_max, num_items)``, dynamic ``B``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import pathlib
+import shutil
+
+from jaxrec import __version__
+from jaxrec import config as config_lib
+from jaxrec.export import jax_format, onnx_format, savedmodel_format, trt_engine
+from jaxrec.export.artifact import ITEMS_FILE, ExportError, finalize_metadata, staging_dir
+from jaxrec.export.scoring import bind_params, inference_parts, make_scoring_fn
+
+FORMATS = ("jax", "onnx", "savedmodel", "tensorrt")
+DEFAULT_K_MAX = 100
+
+log = logging.getLogger(__name__)
+
+
+def export_run(
+    workdir: str | pathlib.Path,
+    fmt: str,
+    out: str | pathlib.Path,
+    *,
+    k_max: int = DEFAULT_K_MAX,
+    data_dir: str | None = None,
+    overwrite: bool = False,
+    trt_options: trt_engine.EngineOptions | None = None,
+) -> dict:
+    """Exports the best checkpoint of ``workdir`` as ``fmt`` into ``out`` (atomically).
+
+    Args:
+        workdir: a finished ``jaxrec train`` run.
+        fmt: one of ``FORMATS``.
+        out: the export directory to create.
+        k_max: list length K (capped at the catalogue size).
+        data_dir: override the dataset location recorded in the run.
+        overwrite: replace an existing ``out``.
+        trt_options: engine build options for ``tensorrt``.
+
+    Returns:
+        The written metadata.
+
+    Raises:
+        ExportError: bad format/k_max, unsupported model, existing ``out``, or TensorRT absent
+            (checked before anything is loaded or written).
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"--format {fmt!r}: expected one of {FORMATS}")
+    if k_max < 1:
+        raise ExportError(f"--k-max {k_max}: must be >= 1")
+    if fmt == "tensorrt":
+        trt_engine.require_tensorrt()
+    out = pathlib.Path(out)
+    if out.exists() and not overwrite:
+        raise ExportError(f"{out}: already exists (pass --overwrite to replace it)")
+
+    from jaxrec.models import USER_MODELS
+    from jaxrec.training.setup import load_trained
+
+    trained = load_trained(workdir, data_dir)
+    cfg, dataset = trained.cfg, trained.dataset
+    if cfg.model.name in USER_MODELS:
+        raise ExportError(f"model.name={cfg.model.name!r}: needs user ids; only history models")
+    k = min(k_max, dataset.num_items)
+    graphdef, params = inference_parts(trained.graphdef, trained.params)
+    score = make_scoring_fn(graphdef, k)
+    metadata = {
+        "format": fmt,
+        "metadata_version": 1,
+        "model_name": cfg.model.name,
+        "model_config": config_lib.to_dict(cfg)["model"],
+        "train_config": config_lib.to_dict(cfg),
+        "max_len": cfg.model.max_len,
+        "num_items": dataset.num_items,
+        "k_max": k,
+        "signature": {
+            "inputs": {
+                "histories": ["B", cfg.model.max_len, "int32"],
+                "exclude_seen": ["B", "bool"],
+            },
+            "outputs": {"item_ids": ["B", k, "int32"], "scores": ["B", k, "float32"]},
+            "padding_id": 0,
+            "excluded_score": "-inf",
+        },
+        "item_catalog": ITEMS_FILE,
+        "jaxrec_version": __version__,
+        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "source": {
+            "workdir": str(pathlib.Path(workdir).resolve()),
+            "data": str(dataset.directory.resolve()),
+            "checkpoint_step": trained.meta.get("step"),
+            "valid": trained.meta.get("valid"),
+        },
+    }
+    with staging_dir(out, overwrite=overwrite) as tmp:
+        shutil.copyfile(dataset.directory / ITEMS_FILE, tmp / ITEMS_FILE)
+        extra = _write_format(fmt, tmp, score, params, cfg.model.max_len, trt_options)
+        metadata = finalize_metadata(tmp, {**metadata, **extra})
+    log.info("exported %s (%s) to %s", cfg.model.name, fmt, out)
+    return metadata
+
+
+def _write_format(fmt, directory, score, params, max_len, trt_options) -> dict:
+    """Writes the format's files into ``directory``; returns extra metadata fields."""
+    if fmt == "jax":
+        jax_format.write_params(directory, params)
+        return {"artifact": jax_format.PARAMS_FILE}
+    if fmt == "savedmodel":
+        savedmodel_format.write_savedmodel(
+            directory / savedmodel_format.SAVEDMODEL_DIR, score, params, max_len
+        )
+        return {"artifact": savedmodel_format.SAVEDMODEL_DIR}
+    onnx_path = directory / onnx_format.ONNX_FILE
+    onnx_format.write_onnx(onnx_path, bind_params(score, params), max_len)
+    if fmt == "onnx":
+        return {"artifact": onnx_format.ONNX_FILE, "onnx_opset": onnx_format.OPSET}
+    options = trt_options or trt_engine.EngineOptions()
+    info = trt_engine.build_engine(onnx_path, directory / trt_engine.ENGINE_FILE, max_len, options)
+    return {"artifact": trt_engine.ENGINE_FILE, "onnx_opset": onnx_format.OPSET, "tensorrt": info}

@@ -1,0 +1,74 @@
+"""The ``jax`` format: parameters as msgpack + the model config; the scoring fn is rebuilt.
+
+Loading rebuilds the model structure from ``metadata.json`` (``train_config``), restores the
+parameters into it and jits ``scoring.make_scoring_fn``. Batches are padded up to a power of
+two so that a server with varying batch sizes compiles at most log2(max batch) programs.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import jax
+import numpy as np
+from flax import nnx, serialization
+
+from jaxrec import config as config_lib
+from jaxrec.export.artifact import ExportError
+from jaxrec.export.scoring import inference_parts, make_scoring_fn
+from jaxrec.models import build_model
+
+PARAMS_FILE = "params.msgpack"
+
+
+def write_params(directory: pathlib.Path, params: nnx.State) -> None:
+    """Writes ``DIR/params.msgpack`` (the pure dict of the parameters, on the host)."""
+    pure = jax.tree.map(np.asarray, nnx.to_pure_dict(params))
+    (directory / PARAMS_FILE).write_bytes(serialization.msgpack_serialize(pure))
+
+
+def load_params(directory: pathlib.Path, metadata: dict) -> tuple[nnx.GraphDef, nnx.State]:
+    """The dropout-free inference model of an export, split into (graphdef, params).
+
+    Raises:
+        ExportError: the parameters do not fit the model described by the metadata.
+    """
+    cfg = config_lib.from_dict(metadata["train_config"])
+    abstract = nnx.eval_shape(lambda: build_model(cfg.model, metadata["num_items"], seed=0))
+    graphdef, state = nnx.split(abstract)
+    path = directory / PARAMS_FILE
+    restored = serialization.msgpack_restore(path.read_bytes())
+    try:
+        nnx.replace_by_pure_dict(state, restored)
+    except (KeyError, ValueError, TypeError) as err:
+        raise ExportError(f"{path}: parameters do not match the model config: {err}") from err
+    for leaf_path, leaf in jax.tree_util.tree_leaves_with_path(state):
+        if not isinstance(leaf, np.ndarray | jax.Array):
+            raise ExportError(f"{path}: parameter {jax.tree_util.keystr(leaf_path)} missing")
+    return inference_parts(graphdef, state)
+
+
+def _bucket(batch: int) -> int:
+    return 1 << max(batch - 1, 0).bit_length()
+
+
+class JaxScorer:
+    """Jitted scoring of a ``jax`` export: numpy in, numpy out."""
+
+    def __init__(self, directory: pathlib.Path, metadata: dict):
+        """Restores the parameters onto the default device and jits the scoring fn."""
+        graphdef, params = load_params(directory, metadata)
+        self._params = jax.device_put(params)
+        self._score = jax.jit(make_scoring_fn(graphdef, int(metadata["k_max"])))
+
+    def __call__(self, histories: np.ndarray, exclude_seen: np.ndarray):
+        """(int32[B, K], float32[B, K]) for int32[B, L] and bool[B]."""
+        batch = histories.shape[0]
+        padded = _bucket(batch)
+        if padded != batch:
+            histories = np.concatenate(
+                [histories, np.zeros((padded - batch, histories.shape[1]), histories.dtype)]
+            )
+            exclude_seen = np.concatenate([exclude_seen, np.zeros(padded - batch, bool)])
+        ids, scores = self._score(self._params, histories, exclude_seen)
+        return np.asarray(ids)[:batch], np.asarray(scores)[:batch]

@@ -1,0 +1,77 @@
+"""The ``savedmodel`` format: a jax2tf SavedModel with a polymorphic batch dimension.
+
+Signature ``serving_default``: ``histories`` int32[None, L], ``exclude_seen`` bool[None] ->
+``{"item_ids": int32[None, K], "scores": float32[None, K]}``. The parameters are TF
+variables (not constants in the graph); the computation is one ``XlaCallModule`` op
+serialised for CPU and CUDA (jax2tf native serialisation; see STACK.md).
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import jax
+import numpy as np
+
+from jaxrec.export.artifact import ExportError
+
+SAVEDMODEL_DIR = "saved_model"
+
+
+def write_savedmodel(directory: pathlib.Path, score, params, max_len: int) -> None:
+    """Writes ``directory`` as a SavedModel.
+
+    Args:
+        directory: target folder (created).
+        score: ``score(params, histories, exclude_seen) -> (ids, scores)``, pure.
+        params: the parameter pytree (``nnx.State``).
+        max_len: L.
+    """
+    import tensorflow as tf
+    from jax.experimental import jax2tf
+
+    leaves, treedef = jax.tree.flatten(params)
+
+    def flat_score(flat, histories, exclude_seen):
+        return score(jax.tree.unflatten(treedef, flat), histories, exclude_seen)
+
+    tf_score = jax2tf.convert(
+        flat_score,
+        polymorphic_shapes=[None, f"(b, {max_len})", "(b,)"],
+        native_serialization_platforms=("cpu", "cuda"),
+        with_gradient=False,
+    )
+    module = tf.Module()
+    module.params = [tf.Variable(np.asarray(x), trainable=False) for x in leaves]
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, max_len], tf.int32, name="histories"),
+            tf.TensorSpec([None], tf.bool, name="exclude_seen"),
+        ],
+        autograph=False,
+    )
+    def recommend(histories, exclude_seen):
+        ids, scores = tf_score(module.params, histories, exclude_seen)
+        return {"item_ids": ids, "scores": scores}
+
+    module.recommend = recommend
+    tf.saved_model.save(module, str(directory), signatures={"serving_default": recommend})
+
+
+class SavedModelScorer:
+    """Runs the SavedModel's ``recommend`` function: numpy in, numpy out."""
+
+    def __init__(self, path: pathlib.Path):
+        """Loads the SavedModel (imports TensorFlow: several seconds)."""
+        try:
+            import tensorflow as tf
+        except ImportError as err:
+            raise ExportError(f"{path}: the savedmodel backend needs tensorflow: {err}") from err
+        self._tf = tf
+        self._module = tf.saved_model.load(str(path))
+
+    def __call__(self, histories: np.ndarray, exclude_seen: np.ndarray):
+        """(int32[B, K], float32[B, K]) for int32[B, L] and bool[B]."""
+        out = self._module.recommend(self._tf.constant(histories), self._tf.constant(exclude_seen))
+        return out["item_ids"].numpy().astype(np.int32), out["scores"].numpy()
