@@ -36,6 +36,16 @@ class ModelConfig:
     mask_prob: float = 0.2
     # EASE: L2 penalties tried in closed form; the best on validation is kept.
     l2_grid: tuple[float, ...] = (100.0, 200.0, 300.0, 500.0, 1000.0)
+    # Transformer-XL (name="txl"): histories are cut into segments of ``segment_len``; each
+    # attends to itself and to the previous segment's cached hidden states, with a learned
+    # relative-position bias over ``relative_buckets`` log-spaced distance buckets.
+    segment_len: int = 200
+    relative_buckets: int = 32
+    # Text-aware SASRec (name="sasrec_text"): item vectors from the id embedding, the
+    # projected MiniLM text vector, or their sum; ``text_features`` is the item-feature .npz
+    # (jaxrec/text/features.py; "" = encoded and cached for the --data dir by ``jaxrec train``).
+    item_repr: Literal["id", "text", "both"] = "both"
+    text_features: str = ""
     scale_embeddings: bool = True
     # N(0, init_std) for embeddings and dense kernels (BERT/GPT-2 convention, as in the
     # SASRec+ reference); Adam moves weights by ~lr per step, so this sets how fast they learn.
@@ -49,6 +59,8 @@ class ModelConfig:
             )
         if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.attention_dropout < 1.0:
             raise ValueError("model.dropout and model.attention_dropout must be in [0, 1)")
+        if self.segment_len < 1 or self.relative_buckets < 2:
+            raise ValueError("model.segment_len must be >= 1 and model.relative_buckets >= 2")
         if not 0.0 < self.mask_prob < 1.0:
             raise ValueError(f"model.mask_prob={self.mask_prob}: must be in (0, 1)")
 
@@ -136,6 +148,45 @@ class MeshConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class MamlConfig:
+    """Meta-training for cold-start users (``jaxrec/meta``); tasks are users.
+
+    Support = a user's first k items (k drawn from ``support_sizes``), query = the next
+    ``query_size``. The inner loop takes ``inner_steps`` SGD steps on the parameters whose
+    path starts with one of ``adapt_params`` (``adapter`` = a residual user-adaptation
+    layer on the user state; ``base/item_embed`` = the tied output head; ``base`` = all).
+    """
+
+    algorithm: Literal["maml", "fomaml", "reptile"] = "maml"
+    # Workdir of a trained run whose best checkpoint initialises the base model ("" = scratch).
+    init_from: str = ""
+    adapt_params: tuple[str, ...] = ("adapter",)
+    inner_steps: int = 3
+    inner_lr: float = 0.5
+    learn_inner_lr: bool = True
+    support_sizes: tuple[int, ...] = (1, 2, 3, 5, 8, 10)
+    query_size: int = 5
+    task_len: int = 16
+    meta_batch: int = 32
+    meta_steps: int = 600
+    eval_every_steps: int = 100
+    # Share of the (warm) training users kept out of meta-training for checkpoint selection.
+    meta_valid_fraction: float = 0.05
+    eval_ks: tuple[int, ...] = (1, 3, 5, 10)
+
+    def __post_init__(self):
+        if self.inner_steps < 0 or self.meta_batch < 1 or self.meta_steps < 1:
+            raise ValueError("maml.inner_steps >= 0, maml.meta_batch and maml.meta_steps >= 1")
+        if not self.support_sizes or min(self.support_sizes) < 1:
+            raise ValueError(f"maml.support_sizes={self.support_sizes}: need sizes >= 1")
+        if max(self.support_sizes) + self.query_size > self.task_len:
+            raise ValueError(
+                f"maml.task_len={self.task_len} < max(support_sizes) + query_size "
+                f"= {max(self.support_sizes) + self.query_size}"
+            )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class TrainConfig:
     """A whole experiment."""
 
@@ -151,6 +202,8 @@ class TrainConfig:
     patience: int = 10
     log_every_steps: int = 20
     max_minutes: float | None = None
+    # Set: ``jaxrec train`` meta-trains for cold-start users (jaxrec/meta) instead.
+    maml: MamlConfig | None = None
 
     def __post_init__(self):
         if self.max_epochs < 1 or self.eval_every_epochs < 1 or self.patience < 1:
@@ -253,6 +306,7 @@ def from_dict(data: dict[str, Any]) -> TrainConfig:
         "data": DataConfig,
         "eval": EvalConfig,
         "mesh": MeshConfig,
+        "maml": MamlConfig,
     }
 
     def build(name, values):
@@ -262,5 +316,5 @@ def from_dict(data: dict[str, Any]) -> TrainConfig:
             **{k: tuple(v) if isinstance(v, list) and k in fields else v for k, v in values.items()}
         )
 
-    kwargs = {k: (build(k, v) if k in sub else v) for k, v in data.items()}
+    kwargs = {k: (build(k, v) if k in sub and v is not None else v) for k, v in data.items()}
     return TrainConfig(**kwargs)

@@ -9,9 +9,13 @@ from jaxrec.models.hybrid import HybridSASRec
 from jaxrec.models.mf import MatrixFactorization
 from jaxrec.models.rnn import RecurrentEncoder
 from jaxrec.models.sasrec import SASRec
+from jaxrec.models.sasrec_text import TextSASRec
+from jaxrec.models.txl import TransformerXL
 
 MODELS = {
     "sasrec": SASRec,
+    "sasrec_text": TextSASRec,
+    "txl": TransformerXL,
     "hybrid": HybridSASRec,
     "bert4rec": BERT4Rec,
     "gru4rec": RecurrentEncoder,

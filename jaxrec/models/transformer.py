@@ -76,11 +76,19 @@ class MultiHeadAttention(nnx.Module):
         self.dropout = nnx.Dropout(dropout)
 
     def __call__(
-        self, x: Array, mask: Array, *, key: Array | None, context: Array | None = None
+        self,
+        x: Array,
+        mask: Array,
+        *,
+        key: Array | None,
+        context: Array | None = None,
+        logit_bias: Array | None = None,
     ) -> Array:
         """Queries from x, keys and values from ``context`` (default x).
 
-        x, context: float[B, L, D]; mask: bool[B, 1, L, L] -> float[B, L, D].
+        x: float[B, L, D]; context: float[B, C, D]; mask: bool[B, 1, L, C];
+        logit_bias: float[1, H, L, C] added to the attention logits (relative positions)
+        -> float[B, L, D].
         """
         qkv, bias = self.qkv[...], self.qkv_bias[...][:, None, None]
         if context is None:
@@ -89,6 +97,8 @@ class MultiHeadAttention(nnx.Module):
             q = jnp.einsum("bld,dhk->blhk", x, qkv[0]) + bias[0]
             k, v = jnp.einsum("bld,cdhk->cblhk", context, qkv[1:]) + bias[1:]
         logits = jnp.einsum("bqhk,bshk->bhqs", q, k) / jnp.sqrt(q.shape[-1]).astype(x.dtype)
+        if logit_bias is not None:
+            logits = logits + logit_bias
         # Fully masked rows (padding queries) get a uniform softmax instead of NaN.
         logits = jnp.where(mask, logits, jnp.finfo(logits.dtype).min)
         probs = jax.nn.softmax(logits, axis=-1)
@@ -156,15 +166,31 @@ class TransformerBlock(nnx.Module):
         self.dropout = nnx.Dropout(cfg.dropout)
         self.layout = cfg.block
 
-    def __call__(self, x: Array, mask: Array, *, key: Array | None) -> Array:
-        """float[B, L, D] -> float[B, L, D]."""
+    def __call__(
+        self,
+        x: Array,
+        mask: Array,
+        *,
+        key: Array | None,
+        memory: Array | None = None,
+        logit_bias: Array | None = None,
+    ) -> Array:
+        """float[B, L, D] -> float[B, L, D].
+
+        ``memory`` (float[B, M, D], Transformer-XL): earlier hidden states that the
+        queries also attend to, placed before x; then ``mask`` is bool[B, 1, L, M + L].
+        """
         keys = (None,) * 4 if key is None else tuple(jax.random.split(key, 4))
+        stream = x if memory is None else jnp.concatenate([memory, x], axis=1)
         if self.layout == "sasrec":
             q = self.attn_norm(x)
-            x = self.mlp_norm(q + self.attn(q, mask, key=keys[0], context=x))
+            h = self.attn(q, mask, key=keys[0], context=stream, logit_bias=logit_bias)
+            x = self.mlp_norm(q + h)
             h = self.mlp(x, key=keys[2])
             return x + self.dropout(h, deterministic=key is None, rngs=keys[3])
-        h = self.attn(self.attn_norm(x), mask, key=keys[0])
+        q = self.attn_norm(x)
+        kv = None if memory is None else self.attn_norm(stream)
+        h = self.attn(q, mask, key=keys[0], context=kv, logit_bias=logit_bias)
         x = x + self.dropout(h, deterministic=key is None, rngs=keys[1])
         h = self.mlp(self.mlp_norm(x), key=keys[2])
         return x + self.dropout(h, deterministic=key is None, rngs=keys[3])

@@ -18,9 +18,10 @@ SHRINK = [
     "eval_every_epochs=1",
     "optim.warmup_steps=2",
 ]
-NEURAL_CONFIGS = ["sasrec", "hybrid", "bert4rec", "gru4rec", "lstm", "bpr_mf"]
+NEURAL_CONFIGS = ["sasrec", "sasrec_txl", "hybrid", "bert4rec", "gru4rec", "lstm", "bpr_mf"]
 # Recurrent models start slower; masked-item training sees ~1/5 of the targets per pass.
 EXTRA = {
+    "sasrec_txl": ["model.segment_len=4", "model.relative_buckets=8"],
     "gru4rec": ["max_epochs=6"],
     "lstm": ["max_epochs=6"],
     "bpr_mf": ["max_epochs=6"],
