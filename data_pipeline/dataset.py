@@ -141,6 +141,14 @@ class PreparedDataset:
                 reader.close()
 
     @functools.cached_property
+    def _train_lengths(self) -> np.ndarray:
+        return np.array([rec.n_train for rec in self.records()], dtype=np.int64)
+
+    def train_lengths(self) -> np.ndarray:
+        """int64[U]: training items per user (decoded once, then cached)."""
+        return self._train_lengths
+
+    @functools.cached_property
     def _items(self) -> list[dict]:
         return _read_jsonl(self._directory / ITEMS_FILE, 1, self.num_items)
 

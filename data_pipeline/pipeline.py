@@ -96,7 +96,7 @@ def train_dataset(
     """
     source = dataset.source()
     if bucket_lengths:
-        lengths = np.array([max(rec.n_train - 1, 0) for rec in dataset.records()])
+        lengths = np.maximum(dataset.train_lengths() - 1, 0)
         buckets = assign_buckets(lengths, bucket_lengths, max_len)
     else:
         buckets = {max_len: np.arange(len(source))}

@@ -73,7 +73,7 @@ def targets_per_batch(cfg: config_lib.TrainConfig, dataset: PreparedDataset) -> 
     """
     if cfg.loss.normalize == "batch":
         return None
-    lengths = np.array([max(rec.n_train - 1, 0) for rec in dataset.records()], np.float64)
+    lengths = np.maximum(dataset.train_lengths() - 1, 0).astype(np.float64)
     per_user = float(np.minimum(lengths, cfg.model.max_len).mean())
     fraction = cfg.model.mask_prob if cfg.model.name == "bert4rec" else 1.0
     return max(cfg.data.batch_size * per_user * fraction, 1.0)
