@@ -73,7 +73,6 @@ def export_run(
         raise ExportError(f"model.name={cfg.model.name!r}: needs user ids; only history models")
     k = min(k_max, dataset.num_items)
     graphdef, params = inference_parts(trained.graphdef, trained.params)
-    score = make_scoring_fn(graphdef, k)
     metadata = {
         "format": fmt,
         "metadata_version": 1,
@@ -104,20 +103,22 @@ def export_run(
     }
     with staging_dir(out, overwrite=overwrite) as tmp:
         shutil.copyfile(dataset.directory / ITEMS_FILE, tmp / ITEMS_FILE)
-        extra = _write_format(fmt, tmp, score, params, cfg.model.max_len, trt_options)
+        extra = _write_format(fmt, tmp, graphdef, params, k, cfg.model.max_len, trt_options)
         metadata = finalize_metadata(tmp, {**metadata, **extra})
     log.info("exported %s (%s) to %s", cfg.model.name, fmt, out)
     return metadata
 
 
-def _write_format(fmt, directory, score, params, max_len, trt_options) -> dict:
+def _write_format(fmt, directory, graphdef, params, k, max_len, trt_options) -> dict:
     """Writes the format's files into ``directory``; returns extra metadata fields."""
+    score = make_scoring_fn(graphdef, k)
     if fmt == "jax":
         jax_format.write_params(directory, params)
         return {"artifact": jax_format.PARAMS_FILE}
     if fmt == "savedmodel":
+        score_sorted = make_scoring_fn(graphdef, k, sort_based=True)
         savedmodel_format.write_savedmodel(
-            directory / savedmodel_format.SAVEDMODEL_DIR, score, params, max_len
+            directory / savedmodel_format.SAVEDMODEL_DIR, score_sorted, params, max_len
         )
         return {"artifact": savedmodel_format.SAVEDMODEL_DIR}
     onnx_path = directory / onnx_format.ONNX_FILE

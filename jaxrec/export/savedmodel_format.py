@@ -8,7 +8,9 @@ serialised for CPU and CUDA (jax2tf native serialisation; see STACK.md).
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
+from collections.abc import Iterator
 
 import jax
 import numpy as np
@@ -16,6 +18,37 @@ import numpy as np
 from jaxrec.export.artifact import ExportError
 
 SAVEDMODEL_DIR = "saved_model"
+
+
+@contextlib.contextmanager
+def _stablehlo_for_tensorflow() -> Iterator[None]:
+    """Serialises StableHLO for a 12-week-old consumer while jax2tf traces.
+
+    jax 0.10 writes StableHLO 1.15 (its 4-week window); TensorFlow 2.21's XlaCallModule reads
+    at most 1.13.7 ("failed to deserialize portable artifact"). The 12-week window is 1.13.7.
+    jax has no public switch for this, so the private serialiser is wrapped for the duration.
+    """
+    from jax._src.export import _export
+    from jax._src.lib import _jax
+    from jax._src.lib.mlir.dialects import hlo
+
+    original = _export._module_to_bytecode
+
+    def week12(module):
+        from jax._src import xla_bridge
+
+        target = hlo.get_version_from_compatibility_requirement(
+            hlo.StablehloCompatibilityRequirement.WEEK_12
+        )
+        return _jax.mlir.serialize_portable_artifact(
+            module, target, xla_bridge.get_backend().serialize_with_sdy
+        )
+
+    _export._module_to_bytecode = week12
+    try:
+        yield
+    finally:
+        _export._module_to_bytecode = original
 
 
 def write_savedmodel(directory: pathlib.Path, score, params, max_len: int) -> None:
@@ -56,7 +89,8 @@ def write_savedmodel(directory: pathlib.Path, score, params, max_len: int) -> No
         return {"item_ids": ids, "scores": scores}
 
     module.recommend = recommend
-    tf.saved_model.save(module, str(directory), signatures={"serving_default": recommend})
+    with _stablehlo_for_tensorflow():
+        tf.saved_model.save(module, str(directory), signatures={"serving_default": recommend})
 
 
 class SavedModelScorer:

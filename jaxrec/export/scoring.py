@@ -22,8 +22,26 @@ from jaxrec.types import Array
 ScoringFn = Callable[[Array, Array], tuple[Array, Array]]
 
 
+def sort_top_k(x: Array, k: int) -> tuple[Array, Array]:
+    """``lax.top_k`` via one stable sort (for jax2tf).
+
+    ``lax.top_k`` lowers to a ``chlo.top_k`` composite whose body TensorFlow's XlaCallModule
+    cannot shape-refine with a symbolic batch ("op has dynamic shapes"); a plain sort can.
+
+    Args:
+        x: float32[B, N].
+        k: how many columns to keep.
+
+    Returns:
+        (float32[B, k] values, int32[B, k] column indices), largest first, lower index on ties.
+    """
+    iota = jax.lax.broadcasted_iota(jnp.int32, x.shape, 1)
+    neg, idx = jax.lax.sort((-x, iota), dimension=1, num_keys=1, is_stable=True)
+    return -neg[:, :k], idx[:, :k]
+
+
 def topk_with_exclusion(
-    scores: Array, histories: Array, exclude_seen: Array, k: int
+    scores: Array, histories: Array, exclude_seen: Array, k: int, *, sort_based: bool = False
 ) -> tuple[Array, Array]:
     """Top-``k`` columns of ``scores``, skipping the history's items where asked.
 
@@ -32,6 +50,7 @@ def topk_with_exclusion(
         histories: int32[B, L] left-padded internal item ids (0 = padding).
         exclude_seen: bool[B]; True drops the row's history items from the ranking.
         k: number of items returned, at most I - 1.
+        sort_based: use ``sort_top_k`` instead of ``lax.top_k`` (SavedModel export).
 
     Returns:
         (int32[B, k] item ids, float32[B, k] scores), best first. Excluded items that still
@@ -39,12 +58,13 @@ def topk_with_exclusion(
     """
     num_cols = scores.shape[1]
     num_candidates = min(k + histories.shape[1], num_cols)
-    cand_scores, cand_ids = jax.lax.top_k(scores, num_candidates)
+    top_k = sort_top_k if sort_based else jax.lax.top_k
+    cand_scores, cand_ids = top_k(scores, num_candidates)
     cand_ids = cand_ids.astype(jnp.int32)
     seen = jnp.any(cand_ids[:, :, None] == histories[:, None, :], axis=-1)
     drop = jnp.logical_and(seen, exclude_seen[:, None])
     cand_scores = jnp.where(drop, -jnp.inf, cand_scores)
-    top_scores, order = jax.lax.top_k(cand_scores, k)
+    top_scores, order = top_k(cand_scores, k)
     top_ids = jnp.take_along_axis(cand_ids, order, axis=1)
     return top_ids, top_scores
 
@@ -78,12 +98,15 @@ def inference_parts(graphdef: nnx.GraphDef, params: nnx.State) -> tuple[nnx.Grap
     return nnx.split(model)
 
 
-def make_scoring_fn(graphdef: nnx.GraphDef, k: int) -> Callable[..., tuple[Array, Array]]:
+def make_scoring_fn(
+    graphdef: nnx.GraphDef, k: int, *, sort_based: bool = False
+) -> Callable[..., tuple[Array, Array]]:
     """``fn(params, histories, exclude_seen) -> (ids, scores)``: a pure function of params.
 
     Args:
         graphdef: the model structure (from ``nnx.split``).
         k: ``k_max``, the fixed list length of the artifact.
+        sort_based: top-k by sorting (what jax2tf needs); see ``sort_top_k``.
 
     Returns:
         A function of (params ``nnx.State``, int32[B, L], bool[B]) giving
@@ -94,7 +117,9 @@ def make_scoring_fn(graphdef: nnx.GraphDef, k: int) -> Callable[..., tuple[Array
         model = nnx.merge(graphdef, params)
         histories = histories.astype(jnp.int32)
         scores = model.score_all(histories, None).astype(jnp.float32)
-        return topk_with_exclusion(scores, histories, exclude_seen.astype(bool), k)
+        return topk_with_exclusion(
+            scores, histories, exclude_seen.astype(bool), k, sort_based=sort_based
+        )
 
     return score
 
