@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_export_args(exp)
     prof = sub.add_parser("profile", help="time, roofline and trace training steps (JSON)")
     _add_profile_args(prof)
+    srv = sub.add_parser("serve", help="serve an export over HTTP (Ray Serve) until interrupted")
+    from serve.local import add_arguments as _add_serve_args
+
+    _add_serve_args(srv)
     text = sub.add_parser("text", help="text features (MiniLM sentence encoder)")
     text_sub = text.add_subparsers(dest="text_command", required=True)
     enc = text_sub.add_parser("encode", help="one L2-normalised 384-dim row per input line")
@@ -157,6 +161,13 @@ def cmd_export(args) -> int:
     return run(args)
 
 
+def cmd_serve(args) -> int:
+    """``jaxrec serve``: Ray Serve (or plain uvicorn with --no-ray) on 127.0.0.1 by default."""
+    from serve.local import main as serve_main
+
+    return serve_main(args)
+
+
 def cmd_evaluate(args) -> int:
     """``jaxrec evaluate``."""
     from jaxrec.evaluate_run import evaluate_workdir
@@ -190,6 +201,7 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "export": cmd_export,
     "profile": cmd_profile,
+    "serve": cmd_serve,
     "text": cmd_text,
 }
 

@@ -1,0 +1,191 @@
+"""Load test for the jaxrec HTTP server (async httpx client).
+
+Fixed concurrency (C workers, each sends its next request when the last one answered):
+    python bench/serve_load.py --url http://127.0.0.1:8000 --concurrency 16 --requests 20000 \
+        --out bench/results/serve_x.json
+Fixed rate (open loop; requests start every 1/R s whatever the answers do, at most C in flight
+from this client; over that, the request is counted as an error ``client_saturated``):
+    python bench/serve_load.py --url ... --rate 600 --concurrency 256 --requests 6000 --out ...
+
+Writes JSON with throughput_rps, p50_ms, p95_ms, p99_ms, errors (any non-200 answer, timeout or
+transport error), and per-status counts plus the latency of the non-200 answers (how fast the
+server sheds load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import pathlib
+import platform
+import random
+import time
+from collections import Counter
+
+import httpx
+import numpy as np
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--url", default="http://127.0.0.1:8000")
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--requests", type=int, default=2000)
+    p.add_argument("--rate", type=float, default=None, help="fixed-rate mode: requests/s")
+    p.add_argument("--out", type=pathlib.Path, required=True)
+    p.add_argument("--warmup", type=int, default=200, help="unrecorded requests first")
+    p.add_argument("--num-items", type=int, default=3416, help="ids 1..N are sent")
+    p.add_argument("--items", type=pathlib.Path, default=None, help="items.jsonl (raw_id)")
+    p.add_argument("--history-len", type=int, default=50, help="longest history sent")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--token", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label", default="")
+    return p
+
+
+def make_bodies(args) -> list[bytes]:
+    """A fixed pool of request bodies (random histories of known item ids)."""
+    rng = random.Random(args.seed)
+    if args.items is not None:
+        with open(args.items) as f:
+            ids = [json.loads(line)["raw_id"] for line in f if line.strip()]
+    else:
+        ids = [str(i) for i in range(1, args.num_items + 1)]
+    bodies = []
+    for _ in range(1024):
+        hist = rng.choices(ids, k=rng.randint(1, args.history_len))
+        bodies.append(json.dumps({"history": hist, "k": args.k}).encode())
+    return bodies
+
+
+class Recorder:
+    """Latencies of 200 answers and of everything else, by outcome."""
+
+    def __init__(self):
+        self.ok: list[float] = []
+        self.bad: list[float] = []
+        self.codes: Counter = Counter()
+
+
+async def _one(client, url, body, rec: Recorder | None, headers) -> None:
+    start = time.perf_counter()
+    try:
+        resp = await client.post(url, content=body, headers=headers)
+        code = str(resp.status_code)
+    except httpx.TimeoutException:
+        code = "timeout"
+    except httpx.HTTPError as err:
+        code = type(err).__name__
+    if rec is None:
+        return
+    elapsed = (time.perf_counter() - start) * 1e3
+    rec.codes[code] += 1
+    (rec.ok if code == "200" else rec.bad).append(elapsed)
+
+
+async def fixed_concurrency(client, url, bodies, n, conc, rec, headers) -> None:
+    """C workers share a counter of ``n`` requests."""
+    counter = iter(range(n))
+
+    async def worker():
+        for i in counter:
+            await _one(client, url, bodies[i % len(bodies)], rec, headers)
+
+    await asyncio.gather(*(worker() for _ in range(conc)))
+
+
+async def fixed_rate(client, url, bodies, n, rate, conc, rec, headers) -> None:
+    """Starts request i at ``t0 + i / rate``; at most ``conc`` outstanding."""
+    sem = asyncio.Semaphore(conc)
+    tasks = []
+    t0 = time.perf_counter()
+
+    async def guarded(body):
+        try:
+            await _one(client, url, body, rec, headers)
+        finally:
+            sem.release()
+
+    for i in range(n):
+        delay = t0 + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if sem.locked():
+            rec.codes["client_saturated"] += 1
+            continue
+        await sem.acquire()
+        tasks.append(asyncio.create_task(guarded(bodies[i % len(bodies)])))
+    await asyncio.gather(*tasks)
+
+
+def summarise(rec: Recorder, wall: float, args) -> dict:
+    """The JSON report."""
+    ok = np.asarray(rec.ok) if rec.ok else np.asarray([np.nan])
+    bad = np.asarray(rec.bad) if rec.bad else None
+    total = sum(rec.codes.values())
+    return {
+        "label": args.label,
+        "url": args.url,
+        "mode": "fixed_rate" if args.rate else "fixed_concurrency",
+        "concurrency": args.concurrency,
+        "target_rate_rps": args.rate,
+        "requests": total,
+        "duration_s": round(wall, 3),
+        "throughput_rps": round(len(rec.ok) / wall, 1),
+        "offered_rps": round(total / wall, 1),
+        "p50_ms": round(float(np.percentile(ok, 50)), 2),
+        "p95_ms": round(float(np.percentile(ok, 95)), 2),
+        "p99_ms": round(float(np.percentile(ok, 99)), 2),
+        "max_ms": round(float(np.max(ok)), 2),
+        "errors": total - rec.codes.get("200", 0),
+        "status_counts": dict(rec.codes),
+        "error_p50_ms": None if bad is None else round(float(np.percentile(bad, 50)), 2),
+        "error_p99_ms": None if bad is None else round(float(np.percentile(bad, 99)), 2),
+        "machine": f"{platform.node()} {platform.processor() or platform.machine()}",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+async def run(args) -> dict:
+    """Warm-up, then the measured run."""
+    bodies = make_bodies(args)
+    url = args.url.rstrip("/") + "/v1/recommend"
+    headers = {"content-type": "application/json"}
+    if args.token:
+        headers["authorization"] = f"Bearer {args.token}"
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
+    async with httpx.AsyncClient(limits=limits, timeout=args.timeout) as client:
+        warm = Recorder()
+        await fixed_concurrency(
+            client, url, bodies, args.warmup, min(args.concurrency, 8), warm, headers
+        )
+        rec = Recorder()
+        start = time.perf_counter()
+        if args.rate:
+            await fixed_rate(
+                client, url, bodies, args.requests, args.rate, args.concurrency, rec, headers
+            )
+        else:
+            await fixed_concurrency(
+                client, url, bodies, args.requests, args.concurrency, rec, headers
+            )
+        return summarise(rec, time.perf_counter() - start, args)
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    result = asyncio.run(run(args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(args.out)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

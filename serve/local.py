@@ -1,0 +1,118 @@
+"""``jaxrec serve``: run the app locally until interrupted, on Ray Serve or plain uvicorn.
+
+Ray mode starts a local Ray cluster, binds Serve's HTTP proxy to ``--host``/``--port``
+(127.0.0.1 unless told otherwise) and deploys ``serve.deployment``. ``--no-ray`` serves the same
+FastAPI app from one uvicorn process with an asyncio batcher (the in-process baseline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import pathlib
+import signal
+import threading
+
+from serve.settings import BACKENDS, TOKEN_ENV, ServeSettings
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``jaxrec serve`` flags."""
+    parser.add_argument("--model", required=True, type=pathlib.Path, help="export directory")
+    parser.add_argument("--backend", choices=BACKENDS, default=None)
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--token", default=None, help=f"bearer token (or ${TOKEN_ENV})")
+    parser.add_argument("--config", type=pathlib.Path, default=None, help="settings YAML")
+    parser.add_argument("--no-ray", action="store_true", help="plain uvicorn, no Ray Serve")
+    parser.add_argument("--metrics-port", type=int, default=8080, help="Ray's /metrics port")
+    parser.add_argument(
+        "--throughput-optimized",
+        action="store_true",
+        help="RAY_SERVE_THROUGHPUT_OPTIMIZED=1: direct ingress, no proxy hop",
+    )
+    parser.add_argument("--num-threads", type=int, default=None, help="onnxruntime threads")
+
+
+def settings_from_args(args: argparse.Namespace) -> ServeSettings:
+    """Settings YAML (optional) overridden by the command-line flags, then the environment."""
+    values = {}
+    if args.config is not None:
+        import yaml
+
+        values = yaml.safe_load(args.config.read_text()) or {}
+        if not isinstance(values, dict):
+            raise ValueError(f"{args.config}: expected a mapping of serve settings")
+    values.update(model_dir=str(args.model.resolve()), host=args.host, port=args.port)
+    if args.backend is not None:
+        values["backend"] = args.backend
+    if args.token is not None:
+        values["token"] = args.token
+    if getattr(args, "num_threads", None) is not None:
+        values["num_threads"] = args.num_threads
+    if getattr(args, "throughput_optimized", False):
+        values["throughput_optimized"] = True
+    return ServeSettings.from_mapping(values).with_env()
+
+
+def plain_app(settings: ServeSettings):
+    """The FastAPI app with an in-process batcher and prometheus_client ``/metrics``."""
+    from serve.app import build_app
+    from serve.batcher import AsyncBatcher
+    from serve.loading import load_service
+    from serve.metrics import PrometheusMetrics
+
+    metrics = PrometheusMetrics()
+    service = load_service(settings)
+    batcher = AsyncBatcher(
+        service.score_batch,
+        max_batch_size=settings.max_batch_size,
+        wait_s=settings.batch_wait_timeout_s,
+        metrics=metrics,
+    )
+    return build_app(service, batcher.submit, settings, metrics)
+
+
+def run_plain(settings: ServeSettings) -> None:
+    """Serves ``plain_app`` with uvicorn until interrupted."""
+    import uvicorn
+
+    app = plain_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+
+
+def run_ray(settings: ServeSettings, metrics_port: int | None = 8080) -> None:
+    """Starts Ray and Serve on ``settings.host:port`` and blocks until SIGINT/SIGTERM."""
+    import ray
+    from ray import serve
+
+    from serve.deployment import build_application
+
+    if settings.throughput_optimized:
+        # Read by Ray Serve's constants at import time in every Ray process started below.
+        os.environ.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    ray.init(include_dashboard=False, _metrics_export_port=metrics_port)
+    try:
+        serve.start(http_options={"host": settings.host, "port": settings.port})
+        serve.run(build_application(settings), name="jaxrec", route_prefix="/")
+        log.info("serving %s on http://%s:%d", settings.model_dir, settings.host, settings.port)
+        stop.wait()
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry of ``jaxrec serve``."""
+    settings = settings_from_args(args)
+    if args.no_ray:
+        run_plain(settings)
+    else:
+        run_ray(settings, args.metrics_port)
+    return 0
