@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxrec.models.base import NextItemModel
 from jaxrec.types import Array
 
 ScoringFn = Callable[[Array, Array], tuple[Array, Array]]
@@ -98,6 +99,20 @@ def inference_parts(graphdef: nnx.GraphDef, params: nnx.State) -> tuple[nnx.Grap
     return nnx.split(model)
 
 
+def all_scores(model: nnx.Module, histories: Array) -> Array:
+    """float32[B, I]: the model's ``score_all``, with column 0 masked without a scatter.
+
+    ``NextItemModel.score_all`` masks padding with ``.at[:, 0].set(-inf)``; jax2onnx turns
+    that into ScatterND + NonZero (a data-dependent shape TensorRT dislikes). The same
+    logits with a ``where`` mask are bit-identical. Models that override ``score_all`` use it.
+    """
+    if type(model).score_all is not NextItemModel.score_all:
+        return model.score_all(histories, None).astype(jnp.float32)
+    logits = (model.user_state(histories, None) @ model.item_table().T).astype(jnp.float32)
+    padding = jnp.arange(logits.shape[1]) == 0
+    return jnp.where(padding[None, :], -jnp.inf, logits)
+
+
 def make_scoring_fn(
     graphdef: nnx.GraphDef, k: int, *, sort_based: bool = False
 ) -> Callable[..., tuple[Array, Array]]:
@@ -116,7 +131,7 @@ def make_scoring_fn(
     def score(params, histories: Array, exclude_seen: Array) -> tuple[Array, Array]:
         model = nnx.merge(graphdef, params)
         histories = histories.astype(jnp.int32)
-        scores = model.score_all(histories, None).astype(jnp.float32)
+        scores = all_scores(model, histories)
         return topk_with_exclusion(
             scores, histories, exclude_seen.astype(bool), k, sort_based=sort_based
         )
