@@ -85,6 +85,27 @@ def param_shardings(abstract_params: nnx.State, mesh: Mesh) -> PyTree:
     return jax.tree.map(one, abstract_params, is_leaf=lambda x: isinstance(x, nnx.Variable))
 
 
+def like_params(abstract_tree: PyTree, params: PyTree, mesh: Mesh) -> PyTree:
+    """Shardings for a tree whose leaves mirror parameters (optimizer moments, gradients).
+
+    A leaf whose key path ends with a parameter's key path and has its shape gets that
+    parameter's sharding (Adam's ``mu['item_embed']`` follows ``item_embed``); every other
+    leaf (step counters, keys) is replicated. Needed because ``tx.init`` builds its moments
+    with ``zeros_like``, from which XLA does not propagate the parameters' sharding.
+    """
+    flat = jax.tree_util.tree_flatten_with_path(params)[0]
+    by_path = {jax.tree_util.keystr(path): leaf for path, leaf in flat}
+
+    def one(path, leaf):
+        key = jax.tree_util.keystr(path)
+        matches = [p for p in by_path if key.endswith(p) and by_path[p].shape == leaf.shape]
+        if not matches:
+            return replicated(mesh)
+        return by_path[max(matches, key=len)].sharding
+
+    return jax.tree_util.tree_map_with_path(one, abstract_tree)
+
+
 def batch_sharding(mesh: Mesh) -> NamedSharding:
     """Leading (batch) axis over ``data``; the rest replicated."""
     return NamedSharding(mesh, PartitionSpec("data"))

@@ -46,8 +46,11 @@ def init_params(
 
 
 def init_state(parts: ModelParts, tx, seed: int) -> TrainState:
-    """Optimizer state created under jit, so its shardings follow the parameters."""
-    return jax.jit(functools.partial(create_state, tx=tx, seed=seed))(parts.params)
+    """Optimizer state created under jit, its moments sharded like their parameters."""
+    create = functools.partial(create_state, tx=tx, seed=seed)
+    mesh = jax.tree.leaves(parts.params)[0].sharding.mesh
+    shardings = sharding.like_params(jax.eval_shape(create, parts.params), parts.params, mesh)
+    return jax.jit(create, out_shardings=shardings)(parts.params)
 
 
 def train_iterator(cfg: config_lib.TrainConfig, dataset: PreparedDataset):
