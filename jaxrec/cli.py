@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     down = data_sub.add_parser("download", help="fetch a public dataset (checksum-verified)")
     down.add_argument("name", choices=("movielens-1m", "movielens-100k"))
     down.add_argument("--out", required=True, type=pathlib.Path)
+    hold = data_sub.add_parser("holdout-users", help="warm dataset without seed-chosen cold users")
+    hold.add_argument("--data", required=True, type=pathlib.Path, help="prepared dataset dir")
+    hold.add_argument("--out", required=True, type=pathlib.Path)
+    hold.add_argument("--fraction", type=float, default=0.1)
+    hold.add_argument("--seed", type=int, default=0)
 
     train = sub.add_parser("train", help="train a model")
     _add_train_args(train)
@@ -54,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep items of the user's history among the candidates",
     )
+    ev.add_argument(
+        "--cold-users",
+        action="store_true",
+        help="cold-user protocol on the users held out of the run's data (jaxrec/meta)",
+    )
+    ev.add_argument("--method", choices=("maml", "none", "finetune"), default="maml")
+    ev.add_argument("--inner-lr", type=float, default=None, help="finetune's SGD rate")
     exp = sub.add_parser("export", help="export a trained run for serving (jax/onnx/...)")
     from jaxrec.export.command import add_arguments as _add_export_args
 
@@ -119,6 +131,15 @@ def cmd_download(args) -> int:
     return 0
 
 
+def cmd_holdout(args) -> int:
+    """``jaxrec data holdout-users``: warm dataset + recorded cold users."""
+    from data_pipeline.cold_split import holdout_users
+
+    split = holdout_users(args.data, args.out, fraction=args.fraction, seed=args.seed)
+    print(json.dumps({"out": str(args.out), "cold_users": len(split.users), "seed": split.seed}))
+    return 0
+
+
 def cmd_train(args) -> int:
     """``jaxrec train`` (also ``python train.py``)."""
     from jaxrec import config as config_lib
@@ -132,6 +153,10 @@ def cmd_train(args) -> int:
         extra["max_minutes"] = args.max_minutes
     cfg = config_lib.dataclasses.replace(cfg, **extra)
     fit = closed_form.fit if cfg.model.name in closed_form.CLOSED_FORM_MODELS else loop.run
+    if cfg.maml is not None:
+        from jaxrec.meta import train as meta_train
+
+        fit = meta_train.run
     summary = fit(cfg, args.data, args.workdir)
     print(json.dumps(summary, indent=2))
     return 0
@@ -172,6 +197,19 @@ def cmd_evaluate(args) -> int:
     """``jaxrec evaluate``."""
     from jaxrec.evaluate_run import evaluate_workdir
 
+    if args.cold_users:
+        from jaxrec.meta.cold_eval import evaluate_cold
+
+        result = evaluate_cold(
+            args.workdir,
+            method=args.method,
+            out=args.out,
+            data_dir=args.data,
+            inner_lr=args.inner_lr,
+        )
+        print(json.dumps(result, indent=2))
+        return 0
+
     result = evaluate_workdir(
         args.workdir,
         split=args.split,
@@ -197,6 +235,7 @@ def cmd_text(args) -> int:
 COMMANDS = {
     "prepare": cmd_prepare,
     "download": cmd_download,
+    "holdout-users": cmd_holdout,
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "export": cmd_export,

@@ -1,0 +1,1 @@
+"""Meta-learning for cold-start users: MAML / first-order MAML / Reptile over user tasks."""
