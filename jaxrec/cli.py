@@ -28,6 +28,14 @@ def _parser() -> argparse.ArgumentParser:
     prep.add_argument("--input", required=True, type=pathlib.Path, help="file or folder")
     prep.add_argument("--out", required=True, type=pathlib.Path)
     prep.add_argument("--kcore", type=int, default=None, help="iterative k-core filter")
+    prep.add_argument(
+        "--cold-items",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="hold this share of items out of training (their events become test targets)",
+    )
+    prep.add_argument("--seed", type=int, default=0, help="seed of the cold-item draw")
     down = data_sub.add_parser("download", help="fetch a public dataset (checksum-verified)")
     down.add_argument("name", choices=("movielens-1m", "movielens-100k"))
     down.add_argument("--out", required=True, type=pathlib.Path)
@@ -118,7 +126,19 @@ def cmd_prepare(args) -> int:
     """``jaxrec data prepare``."""
     from data_pipeline.prepare import prepare
 
-    manifest = prepare(args.source, args.input, args.out, kcore=args.kcore)
+    if args.cold_items is not None:
+        from data_pipeline.cold_items import prepare_with_cold_items
+
+        manifest = prepare_with_cold_items(
+            args.source,
+            args.input,
+            args.out,
+            fraction=args.cold_items,
+            seed=args.seed,
+            kcore=args.kcore,
+        )
+    else:
+        manifest = prepare(args.source, args.input, args.out, kcore=args.kcore)
     print(json.dumps({k: manifest[k] for k in ("num_users", "num_items", "num_interactions")}))
     return 0
 
@@ -152,6 +172,10 @@ def cmd_train(args) -> int:
     if args.max_minutes is not None:
         extra["max_minutes"] = args.max_minutes
     cfg = config_lib.dataclasses.replace(cfg, **extra)
+    if cfg.model.name == "sasrec_text":
+        from jaxrec.text.features import resolve_text_config
+
+        cfg = resolve_text_config(cfg, args.data, args.workdir)
     fit = closed_form.fit if cfg.model.name in closed_form.CLOSED_FORM_MODELS else loop.run
     if cfg.maml is not None:
         from jaxrec.meta import train as meta_train
@@ -220,6 +244,9 @@ def cmd_evaluate(args) -> int:
         sampled=args.sampled,
         include_seen=args.include_seen,
     )
+    from jaxrec.text.cold_eval import add_cold_items
+
+    result = add_cold_items(result, args)  # a no-op unless the data has cold items
     print(json.dumps(result, indent=2))
     return 0
 

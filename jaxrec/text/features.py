@@ -1,0 +1,125 @@
+"""Item text of a prepared dataset and its cached MiniLM item-feature file.
+
+``item_texts`` renders one string per item from ``items.jsonl`` (title, genres, text,
+brand, categories, director/writers/actors/plot, whichever exist). ``item_features``
+encodes them once and caches ``text/item_features-minilm-<digest>.npz`` in the prepared
+directory (or ``fallback_dir`` when that is read-only), with
+
+* ``text``: float32[I + 1, 384] unit-norm sentence embeddings (row 0, padding, is zero);
+* ``warm``: float32[I + 1], 1 for items with training interactions, else 0.
+
+The digest covers the texts and the warm mask, so a changed dataset gets a new file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import pathlib
+import tempfile
+
+import numpy as np
+
+from data_pipeline.dataset import PreparedDataset
+from jaxrec import config as config_lib
+
+log = logging.getLogger(__name__)
+
+TEXT_FIELDS = ("title", "genres", "text", "brand", "categories", "director", "writers", "actors")
+LONG_FIELDS = ("plot",)
+CACHE_DIR = "text"
+TEXT_MODELS = ("sasrec_text",)
+
+
+def _render(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value if str(v).strip())
+    return str(value).strip() if value is not None else ""
+
+
+def item_text(row: dict) -> str:
+    """One item's text: its known fields joined by ". " (plot last, as it is longest)."""
+    parts = [_render(row.get(name)) for name in (*TEXT_FIELDS, *LONG_FIELDS)]
+    return ". ".join(p.rstrip(". ") for p in parts if p)
+
+
+def item_texts(dataset: PreparedDataset) -> list[str]:
+    """Texts of items 1..I (index i is item i + 1); "" for items without any text field."""
+    return [item_text(row) for row in dataset.item_info()[1:]]
+
+
+def warm_mask(dataset: PreparedDataset) -> np.ndarray:
+    """float32[I + 1]: 1 where the item occurs in some user's training part."""
+    return (dataset.item_popularity("valid") > 0).astype(np.float32)
+
+
+def _digest(texts: list[str], warm: np.ndarray) -> str:
+    sha = hashlib.sha256(json.dumps(texts).encode())
+    sha.update(warm.tobytes())
+    return sha.hexdigest()[:16]
+
+
+def _writable(directory: pathlib.Path) -> bool:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(directory, os.W_OK)
+
+
+def _save_npz(path: pathlib.Path, **arrays) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def item_features(
+    data_dir: str | os.PathLike[str],
+    *,
+    fallback_dir: str | os.PathLike[str] | None = None,
+    batch_size: int = 64,
+) -> pathlib.Path:
+    """Path of the cached item-feature file for ``data_dir`` (encoded on first use).
+
+    Raises:
+        ValueError: when no item has any text (nothing for a text model to use).
+    """
+    dataset = PreparedDataset.open(data_dir)
+    texts = item_texts(dataset)
+    if not any(texts):
+        raise ValueError(f"{data_dir}/items.jsonl: no item has text ({', '.join(TEXT_FIELDS)})")
+    warm = warm_mask(dataset)
+    name = f"item_features-minilm-{_digest(texts, warm)}.npz"
+    directory = pathlib.Path(data_dir) / CACHE_DIR
+    if not _writable(directory) and fallback_dir is not None:
+        directory = pathlib.Path(fallback_dir) / CACHE_DIR
+        directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    if path.is_file():
+        return path
+    from jaxrec.text.encode import SentenceEncoder
+
+    log.info("encoding %d item texts (%d empty) -> %s", len(texts), texts.count(""), path)
+    vectors = SentenceEncoder().encode(texts, batch_size=batch_size)
+    table = np.concatenate([np.zeros((1, vectors.shape[1]), np.float32), vectors])
+    _save_npz(path, text=table, warm=warm)
+    return path
+
+
+def resolve_text_config(
+    cfg: config_lib.TrainConfig, data_dir, workdir=None
+) -> config_lib.TrainConfig:
+    """Fills ``model.text_features`` for text models from the dataset's cache (else as is)."""
+    if cfg.model.name not in TEXT_MODELS or cfg.model.text_features:
+        return cfg
+    path = item_features(data_dir, fallback_dir=workdir)
+    model = dataclasses.replace(cfg.model, text_features=str(path.resolve()))
+    return dataclasses.replace(cfg, model=model)

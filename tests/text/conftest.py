@@ -1,0 +1,28 @@
+import pathlib
+
+import numpy as np
+import pytest
+
+from data_pipeline.synthetic import synthetic_sequences, write_sasrec_txt
+
+NUM_ITEMS = 40
+
+
+@pytest.fixture(scope="session")
+def tiny_raw(tmp_path_factory) -> pathlib.Path:
+    """A synthetic SASRec-format file: 96 users over 40 items."""
+    root = tmp_path_factory.mktemp("tiny_text")
+    return write_sasrec_txt(root / "tiny.txt", synthetic_sequences(96, NUM_ITEMS, seed=0))
+
+
+def fake_features(path: pathlib.Path, num_items: int, cold=(), dim: int = 384, seed: int = 0):
+    """An item-feature .npz with random unit text vectors; ``cold`` items get warm = 0."""
+    rng = np.random.default_rng(seed)
+    text = rng.normal(size=(num_items + 1, dim)).astype(np.float32)
+    text /= np.linalg.norm(text, axis=1, keepdims=True)
+    text[0] = 0.0
+    warm = np.ones(num_items + 1, np.float32)
+    warm[0] = 0.0
+    warm[list(cold)] = 0.0
+    np.savez(path, text=text, warm=warm)
+    return path

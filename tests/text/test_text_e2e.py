@@ -1,0 +1,27 @@
+"""End to end through the CLI: prepare with --cold-items, train sasrec_text, evaluate."""
+
+import json
+import pathlib
+
+from jaxrec import cli
+from tests.text.conftest import NUM_ITEMS, fake_features
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_cli_prepare_train_evaluate_with_cold_items(tiny_raw, tmp_path):
+    data, run = tmp_path / "data", tmp_path / "run"
+    argv = ["data", "prepare", "--source", "sasrec-txt", "--input", str(tiny_raw)]
+    assert cli.main([*argv, "--out", str(data), "--cold-items", "0.1", "--seed", "1"]) == 0
+    cold = json.loads((data / "cold_items.json").read_text())["items"]
+    feats = fake_features(tmp_path / "f.npz", NUM_ITEMS, cold=cold)
+    sets = ["model.name=sasrec_text", f"model.text_features={feats}", "max_epochs=1"]
+    train = ["train", "--config", str(REPO / "configs" / "tiny.py"), "--data", str(data)]
+    assert cli.main([*train, "--workdir", str(run), "--set", *sets]) == 0
+    out = tmp_path / "test.json"
+    assert cli.main(["evaluate", "--workdir", str(run), "--out", str(out)]) == 0
+    block = json.loads(out.read_text())["cold_items"]
+    assert block["num_events"] > 0 and 0.0 <= block["hr@10"] <= 1.0
+    assert set(block) >= {"hr@10", "ndcg@10", "num_events", "random", "mostpop"}
+    # Seen items are excluded, so fewer than 40 candidates: random HR@10 is above 10 / 40.
+    assert 10 / NUM_ITEMS <= block["random"]["hr@10"] < 1.0
