@@ -8,7 +8,9 @@ directory (or ``fallback_dir`` when that is read-only), with
 * ``text``: float32[I + 1, 384] unit-norm sentence embeddings (row 0, padding, is zero);
 * ``warm``: float32[I + 1], 1 for items with training interactions, else 0.
 
-The digest covers the texts and the warm mask, so a changed dataset gets a new file.
+The sentence embeddings alone are cached as ``text/minilm-<text digest>.npy`` (so datasets
+with the same item texts, e.g. a ``--cold-items`` variant, can share them: copy the file);
+the .npz digest also covers the warm mask, so a changed split gets a new file.
 """
 
 from __future__ import annotations
@@ -105,13 +107,25 @@ def item_features(
     path = directory / name
     if path.is_file():
         return path
-    from jaxrec.text.encode import SentenceEncoder
-
-    log.info("encoding %d item texts (%d empty) -> %s", len(texts), texts.count(""), path)
-    vectors = SentenceEncoder().encode(texts, batch_size=batch_size)
-    table = np.concatenate([np.zeros((1, vectors.shape[1]), np.float32), vectors])
+    table = _text_table(texts, directory, batch_size)
     _save_npz(path, text=table, warm=warm)
     return path
+
+
+def _text_table(texts: list[str], directory: pathlib.Path, batch_size: int) -> np.ndarray:
+    """float32[I + 1, 384]: cached MiniLM vectors of ``texts`` (row 0 zero)."""
+    from jaxrec.text.encode import SentenceEncoder, save_npy
+
+    cache = directory / f"minilm-{_digest(texts, np.zeros(0, np.float32))}.npy"
+    if cache.is_file():
+        table = np.load(cache)
+        if table.shape[0] == len(texts) + 1:
+            return table
+    log.info("encoding %d item texts (%d empty) -> %s", len(texts), texts.count(""), cache)
+    vectors = SentenceEncoder().encode(texts, batch_size=batch_size)
+    table = np.concatenate([np.zeros((1, vectors.shape[1]), np.float32), vectors])
+    save_npy(cache, table)
+    return table
 
 
 def resolve_text_config(

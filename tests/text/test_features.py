@@ -1,0 +1,72 @@
+"""Item text rendering and the cached item-feature file (with a stub encoder)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from data_pipeline.prepare import prepare
+from jaxrec import config as config_lib
+from jaxrec.text import encode, features
+
+
+def test_item_text_joins_known_fields():
+    movie = {"id": 1, "raw_id": "1", "title": "Toy Story (1995)", "genres": ["Animation", "Comedy"]}
+    assert features.item_text(movie) == "Toy Story (1995). Animation, Comedy"
+    amazon = {"id": 2, "raw_id": "B0", "text": "Sanding Roll. Abrasives. PORTER-CABLE. "}
+    assert features.item_text(amazon) == "Sanding Roll. Abrasives. PORTER-CABLE"
+    assert features.item_text({"id": 3, "raw_id": "x"}) == ""
+
+
+class _StubEncoder:
+    calls = 0
+
+    def encode(self, texts, batch_size=64):
+        _StubEncoder.calls += 1
+        out = np.zeros((len(texts), 384), np.float32)
+        out[:, 0] = [len(t) for t in texts]
+        return out
+
+
+@pytest.fixture
+def text_dataset(tmp_path):
+    raw = tmp_path / "ml.txt"
+    raw.write_text("1 1\n1 2\n1 3\n1 4\n2 2\n2 3\n2 4\n2 1\n", encoding="utf-8")
+    items = tmp_path / "ml_items.tsv"
+    rows = ["sas_item_id\tmovielens_movie_id\ttitle\tgenres"]
+    rows += [f"{i}\t{i}\tMovie {i}\tDrama|Comedy" for i in range(1, 5)]
+    items.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    prepare("sasrec-txt", raw, tmp_path / "prepared")
+    return tmp_path / "prepared"
+
+
+def test_item_features_are_cached(text_dataset, monkeypatch):
+    monkeypatch.setattr(encode, "SentenceEncoder", _StubEncoder)
+    _StubEncoder.calls = 0
+    path = features.item_features(text_dataset)
+    again = features.item_features(text_dataset)
+    assert path == again and _StubEncoder.calls == 1
+    data = np.load(path)
+    assert data["text"].shape == (5, 384) and not data["text"][0].any()
+    # rows follow item ids: "Movie 1. Drama, Comedy" has 22 characters
+    assert data["text"][1, 0] == len("Movie 1. Drama, Comedy")
+    # item 4 is only ever a validation/test target here -> not warm
+    assert data["warm"].tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
+
+
+def test_resolve_text_config_fills_the_path(text_dataset, monkeypatch):
+    monkeypatch.setattr(encode, "SentenceEncoder", _StubEncoder)
+    cfg = config_lib.TrainConfig(model=config_lib.ModelConfig(name="sasrec_text"))
+    resolved = features.resolve_text_config(cfg, text_dataset)
+    assert resolved.model.text_features.endswith(".npz")
+    plain = config_lib.TrainConfig()
+    assert features.resolve_text_config(plain, text_dataset) is plain
+
+
+def test_no_text_is_an_error(tmp_path):
+    raw = tmp_path / "plain.txt"
+    raw.write_text("1 1\n1 2\n1 3\n", encoding="utf-8")
+    prepare("sasrec-txt", raw, tmp_path / "p")
+    with pytest.raises(ValueError, match="no item has text"):
+        features.item_features(tmp_path / "p")
+    assert json.loads((tmp_path / "p" / "manifest.json").read_text())["num_items"] == 3
