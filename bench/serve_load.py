@@ -17,9 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import pathlib
 import platform
 import random
+import resource
 import time
 from collections import Counter
 
@@ -43,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--token", default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", default="")
+    p.add_argument("--get", default=None, help="GET this path instead (HTTP-stack ceiling)")
     return p
 
 
@@ -73,7 +76,10 @@ class Recorder:
 async def _one(client, url, body, rec: Recorder | None, headers) -> None:
     start = time.perf_counter()
     try:
-        resp = await client.post(url, content=body, headers=headers)
+        if body is None:
+            resp = await client.get(url, headers=headers)
+        else:
+            resp = await client.post(url, content=body, headers=headers)
         code = str(resp.status_code)
     except httpx.TimeoutException:
         code = "timeout"
@@ -121,7 +127,16 @@ async def fixed_rate(client, url, bodies, n, rate, conc, rec, headers) -> None:
     await asyncio.gather(*tasks)
 
 
-def summarise(rec: Recorder, wall: float, args) -> dict:
+def cpu_times() -> tuple[float, float, float]:
+    """(this process's CPU seconds, machine busy jiffies, machine total jiffies)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with open("/proc/stat") as f:
+        fields = [float(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return usage.ru_utime + usage.ru_stime, sum(fields) - idle, sum(fields)
+
+
+def summarise(rec: Recorder, wall: float, args, cpu0, cpu1) -> dict:
     """The JSON report."""
     ok = np.asarray(rec.ok) if rec.ok else np.asarray([np.nan])
     bad = np.asarray(rec.bad) if rec.bad else None
@@ -144,6 +159,9 @@ def summarise(rec: Recorder, wall: float, args) -> dict:
         "status_counts": dict(rec.codes),
         "error_p50_ms": None if bad is None else round(float(np.percentile(bad, 50)), 2),
         "error_p99_ms": None if bad is None else round(float(np.percentile(bad, 99)), 2),
+        "client_cpu_s": round(cpu1[0] - cpu0[0], 2),
+        "machine_cpu_busy": round((cpu1[1] - cpu0[1]) / max(cpu1[2] - cpu0[2], 1), 3),
+        "cores": os.cpu_count(),
         "machine": f"{platform.node()} {platform.processor() or platform.machine()}",
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
@@ -151,8 +169,8 @@ def summarise(rec: Recorder, wall: float, args) -> dict:
 
 async def run(args) -> dict:
     """Warm-up, then the measured run."""
-    bodies = make_bodies(args)
-    url = args.url.rstrip("/") + "/v1/recommend"
+    bodies = make_bodies(args) if args.get is None else [None]
+    url = args.url.rstrip("/") + (args.get or "/v1/recommend")
     headers = {"content-type": "application/json"}
     if args.token:
         headers["authorization"] = f"Bearer {args.token}"
@@ -165,6 +183,7 @@ async def run(args) -> dict:
             client, url, bodies, args.warmup, min(args.concurrency, 8), warm, headers
         )
         rec = Recorder()
+        cpu0 = cpu_times()
         start = time.perf_counter()
         if args.rate:
             await fixed_rate(
@@ -174,7 +193,8 @@ async def run(args) -> dict:
             await fixed_concurrency(
                 client, url, bodies, args.requests, args.concurrency, rec, headers
             )
-        return summarise(rec, time.perf_counter() - start, args)
+        wall = time.perf_counter() - start
+        return summarise(rec, wall, args, cpu0, cpu_times())
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ deploy/serve_config.yaml use ``app_builder``; ``jaxrec serve`` uses ``build_appl
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import time
 from typing import Any
 
@@ -34,6 +36,9 @@ class Recommender:
         self.settings = ServeSettings.from_mapping(settings).with_env()
         self.metrics = RayMetrics()
         self.service = load_service(self.settings)
+        # One model thread: the event loop parses the next requests while a batch computes
+        # (onnxruntime and XLA release the GIL); backends take one caller at a time.
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="jaxrec-model")
         self._batched.set_max_batch_size(self.settings.max_batch_size)
         self._batched.set_batch_wait_timeout_s(self.settings.batch_wait_timeout_s)
 
@@ -47,7 +52,8 @@ class Recommender:
     @serve.batch(max_batch_size=64, batch_wait_timeout_s=0.002)
     async def _batched(self, prepared: list[Prepared]):
         start = time.perf_counter()
-        out = self.service.score_batch(prepared)
+        loop = asyncio.get_running_loop()
+        out = await loop.run_in_executor(self._pool, self.service.score_batch, prepared)
         self.metrics.batch(len(prepared), time.perf_counter() - start)
         return out
 

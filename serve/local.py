@@ -17,6 +17,7 @@ import threading
 from serve.settings import BACKENDS, TOKEN_ENV, ServeSettings
 
 log = logging.getLogger(__name__)
+DIRECT_INGRESS_PROXY_OFFSET = 500
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,20 +87,27 @@ def run_plain(settings: ServeSettings) -> None:
 
 def run_ray(settings: ServeSettings, metrics_port: int | None = 8080) -> None:
     """Starts Ray and Serve on ``settings.host:port`` and blocks until SIGINT/SIGTERM."""
-    import ray
+    proxy_port = settings.port
+    if settings.throughput_optimized:
+        # Read by Ray Serve's constants at import time in every Ray process started below.
+        # Direct ingress: replicas listen on PORT, PORT+1, ...; Ray's proxy moves to PORT+500.
+        os.environ["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
+        os.environ["RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"] = str(settings.port)
+        os.environ["RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT"] = str(settings.port + 64)
+        proxy_port = settings.port + DIRECT_INGRESS_PROXY_OFFSET
+        # Ray holds a direct-ingress replica open 30 s on shutdown for load balancers.
+        os.environ.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "2")
+    import ray  # only now: Ray Serve reads the variables above when it is imported
     from ray import serve
 
     from serve.deployment import build_application
 
-    if settings.throughput_optimized:
-        # Read by Ray Serve's constants at import time in every Ray process started below.
-        os.environ.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     ray.init(include_dashboard=False, _metrics_export_port=metrics_port)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # after ray.init, which installs its own
+        signal.signal(sig, lambda *_: stop.set())
     try:
-        serve.start(http_options={"host": settings.host, "port": settings.port})
+        serve.start(http_options={"host": settings.host, "port": proxy_port})
         serve.run(build_application(settings), name="jaxrec", route_prefix="/")
         log.info("serving %s on http://%s:%d", settings.model_dir, settings.host, settings.port)
         stop.wait()
