@@ -112,7 +112,7 @@ def build_engine(
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise ExportError(f"{onnx_path}: TensorRT engine build failed (see the log above)")
-    engine_path.write_bytes(bytes(serialized))
+    engine_path.write_bytes(memoryview(serialized))  # IHostMemory: buffer protocol
     cudart = _cudart()
     props = _check_cuda(cudart.cudaGetDeviceProperties(0))
     name = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
@@ -140,7 +140,8 @@ class TensorRTScorer:
         self._stream = _check_cuda(self._cudart.cudaStreamCreate())
         self._max_batch = int(metadata.get("tensorrt", {}).get("profile", {}).get("max_batch", 0))
 
-    def _run(self, inputs: dict[str, np.ndarray], batch: int) -> dict[str, np.ndarray]:
+    def _run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        # Buffers are allocated per call: simple and correct; pool them if this path is hot.
         cudart, trt = self._cudart, self._trt
         h2d = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
         d2h = cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
@@ -162,7 +163,7 @@ class TensorRTScorer:
                             ptr, array.ctypes.data, array.nbytes, h2d, self._stream
                         )
                     )
-            if not self._context.execute_async_v3(self._stream):
+            if not self._context.execute_async_v3(int(self._stream)):
                 raise RuntimeError("TensorRT execute_async_v3 failed")
             for ptr, (_, array) in zip(buffers[len(inputs) :], outputs.items(), strict=True):
                 _check_cuda(
@@ -181,7 +182,7 @@ class TensorRTScorer:
         for start in range(0, histories.shape[0], step):
             h = np.ascontiguousarray(histories[start : start + step])
             e = np.ascontiguousarray(exclude_seen[start : start + step])
-            out = self._run({"histories": h, "exclude_seen": e}, h.shape[0])
+            out = self._run({"histories": h, "exclude_seen": e})
             ids.append(out["item_ids"].astype(np.int32))
             scores.append(out["scores"].astype(np.float32))
         return np.concatenate(ids), np.concatenate(scores)

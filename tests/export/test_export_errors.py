@@ -59,3 +59,12 @@ def test_tensorrt_absent_is_a_clear_error_without_output(trained_run, tmp_path, 
     err = capsys.readouterr().err
     assert "needs the TensorRT Python package" in err and "--format onnx" in err
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_tensorrt_profile_is_validated_and_engine_required(jax_export):
+    from jaxrec.export.trt_engine import EngineOptions
+
+    with pytest.raises(ExportError, match="min_batch"):
+        EngineOptions(min_batch=8, opt_batch=4, max_batch=16)
+    with pytest.raises(ExportError, match=r"no model\.engine"):
+        load_backend(jax_export, "tensorrt")
