@@ -87,10 +87,16 @@ class LossConfig:
     # the batch (length buckets make batches of short users hold ~6x fewer targets).
     # "batch": divided by the batch's own target count (up-weights short users' items).
     normalize: Literal["dataset", "batch"] = "dataset"
+    # sampled_softmax only: also use the targets of this many in-batch positions as
+    # negatives, with the mixed logQ correction of jaxrec/sampled_softmax.py (for large
+    # catalogues; 0 keeps the plain sampled softmax of jaxrec/losses.py).
+    num_in_batch: int = 0
 
     def __post_init__(self):
         if self.num_negatives < 1:
             raise ValueError(f"loss.num_negatives={self.num_negatives}: must be >= 1")
+        if self.num_in_batch < 0:
+            raise ValueError(f"loss.num_in_batch={self.num_in_batch}: must be >= 0")
         if not 0.0 <= self.gbce_calibration <= 1.0 or not 0.0 <= self.pairwise_weight <= 1.0:
             raise ValueError("loss.gbce_calibration and loss.pairwise_weight must be in [0, 1]")
 

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 from jaxrec.config import LossConfig, LossName
 from jaxrec.fused_softmax import softmax_cross_entropy
+from jaxrec.sampled_softmax import mixed_sampled_softmax
 from jaxrec.types import Array
 
 
@@ -163,6 +164,17 @@ def _loss_mean(
     num_items = table.shape[0] - 1
     if cfg.name == "ce":
         return full_cross_entropy(hidden, table, targets)
+    if cfg.name == "sampled_softmax" and cfg.num_in_batch:
+        per_position = mixed_sampled_softmax(
+            hidden,
+            table,
+            targets,
+            key,
+            log_prior,
+            num_sampled=cfg.num_negatives,
+            num_in_batch=cfg.num_in_batch,
+        )
+        return _masked_mean(per_position, targets > 0)
     if cfg.name == "sampled_softmax":
         negatives = jax.random.categorical(key, log_prior, shape=(cfg.num_negatives,))
         return sampled_softmax(hidden, table, targets, negatives, log_prior[negatives])
