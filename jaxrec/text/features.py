@@ -137,3 +137,28 @@ def resolve_text_config(
     path = item_features(data_dir, fallback_dir=workdir)
     model = dataclasses.replace(cfg.model, text_features=str(path.resolve()))
     return dataclasses.replace(cfg, model=model)
+
+
+def classical_item_features(data_dir, featurizer: str, *, seed: int = 0) -> pathlib.Path:
+    """Like ``item_features`` with TF-IDF/LSA or Word2Vec vectors (jaxrec/text/classical.py).
+
+    Pass the returned path as ``--set model.text_features=PATH`` to train on them.
+    """
+    from jaxrec.text.classical import FEATURIZERS
+
+    if featurizer not in FEATURIZERS:
+        raise ValueError(f"featurizer={featurizer!r}: expected one of {sorted(FEATURIZERS)}")
+    dataset = PreparedDataset.open(data_dir)
+    texts, warm = item_texts(dataset), warm_mask(dataset)
+    path = (
+        pathlib.Path(data_dir)
+        / CACHE_DIR
+        / f"item_features-{featurizer}-{_digest(texts, warm)}.npz"
+    )
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    vectors = FEATURIZERS[featurizer](texts, seed=seed)
+    table = np.concatenate([np.zeros((1, vectors.shape[1]), np.float32), vectors])
+    _save_npz(path, text=table, warm=warm)
+    return path

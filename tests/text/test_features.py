@@ -70,3 +70,18 @@ def test_no_text_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="no item has text"):
         features.item_features(tmp_path / "p")
     assert json.loads((tmp_path / "p" / "manifest.json").read_text())["num_items"] == 3
+
+
+def test_classical_featurizers(text_dataset):
+    from jaxrec.text.classical import tokenize, word2vec_vectors
+
+    assert tokenize("The Printers are printing 3D parts!") == ["printer", "print", "3d", "part"]
+    texts = ["red guitar strings", "blue guitar strings", "red drum sticks", "blue drum sticks"]
+    w2v = word2vec_vectors(texts * 5, dim=8, epochs=5)
+    assert w2v.shape == (20, 8)
+    np.testing.assert_allclose(np.linalg.norm(w2v, axis=1), 1.0, rtol=1e-5)
+    path = features.classical_item_features(text_dataset, "tfidf")
+    data = np.load(path)
+    assert data["text"].shape[0] == 5 and not data["text"][0].any()
+    with pytest.raises(ValueError, match="featurizer"):
+        features.classical_item_features(text_dataset, "bow")
