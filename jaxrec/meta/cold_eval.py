@@ -3,7 +3,9 @@
 Methods (same held-out users, same full-ranking evaluator, the k revealed items excluded):
 ``none`` (the warm model on the short history), ``finetune`` (plain SGD from the warm model
 with the inner loop's steps, parameters and fixed learning rate ``maml.inner_lr``), ``maml``
-(the meta-learned initialisation and learned inner rate); MostPop (warm training counts) is
+(the meta-learned initialisation and learned inner rate); ``maml_noadapt`` (the
+meta-trained parameters without the inner loop: an ablation that separates meta-training's
+effect on the shared model from per-user adaptation). MostPop (warm training counts) is
 reported with every method.
 
     jaxrec evaluate --workdir runs/maml --cold-users --method maml --out cold.json
@@ -32,7 +34,7 @@ from jaxrec.meta.tasks import cold_eval_data
 from jaxrec.training import setup
 from jaxrec.training.state import abstract_like
 
-METHODS = ("none", "finetune", "maml")
+METHODS = ("none", "finetune", "maml", "maml_noadapt")
 REPORTED = ("ndcg@10", "hr@10", "ndcg@20", "hr@20", "mrr")
 
 
@@ -53,6 +55,7 @@ class ColdScorer:
             "finetune": jax.jit(lambda p, h, lr: adapted_scores(p, h, self.loop, lr)),
             "maml": jax.jit(lambda p, h: adapted_scores(p, h, self.loop)),
         }
+        self._fns["maml_noadapt"] = self._fns["none"]
 
     def score_fn(self, params, method: str, lr: float | None = None):
         """(histories, users) -> float[B, I] for ``method``."""
@@ -80,14 +83,14 @@ def load_run(workdir: pathlib.Path, data_dir, method: str):
     dataset = PreparedDataset.open(data_dir)
     m = cfg.maml or config_lib.MamlConfig()
     if cfg.maml is None:
-        if method == "maml":
+        if method.startswith("maml"):
             raise ValueError(f"{workdir}: not a MAML run (its config has no maml section)")
         trained = setup.load_trained(workdir, str(data_dir))
         params = init_meta_params(trained.params, cfg.model.embed_dim, m.inner_lr)
         return cfg, m, dataset, trained.graphdef, params, str(workdir)
     mesh = sharding.make_mesh(config_lib.MeshConfig(data=-1, model=1), jax.devices()[:1])
     parts = setup.init_params(cfg, dataset.num_items, mesh, num_users=dataset.num_users)
-    if method != "maml" and m.init_from:
+    if not method.startswith("maml") and m.init_from:
         warm = setup.load_trained(m.init_from, str(data_dir))
         params = init_meta_params(warm.params, cfg.model.embed_dim, m.inner_lr)
         return cfg, m, dataset, parts.graphdef, params, m.init_from
@@ -99,7 +102,9 @@ def load_run(workdir: pathlib.Path, data_dir, method: str):
         params, _ = ckpt.restore_best(abstract)
     finally:
         ckpt.close()
-    if method != "maml":  # trained from scratch: the meta-trained base with a fresh adapter
+    if not method.startswith(
+        "maml"
+    ):  # trained from scratch: the meta-trained base with a fresh adapter
         params = init_meta_params(params["base"], cfg.model.embed_dim, m.inner_lr)
         return cfg, m, dataset, parts.graphdef, params, f"{workdir} (meta-trained base)"
     return cfg, m, dataset, parts.graphdef, params, str(workdir)
@@ -142,7 +147,7 @@ def evaluate_cold(
             progress=False,
         )
         mostpop[str(k)] = {**{n: pop[n] for n in REPORTED}, "num_users": pop["num_users"]}
-    lr = {"maml": float(jnp.exp(params["log_inner_lr"])), "none": 0.0}.get(
+    lr = {"maml": float(jnp.exp(params["log_inner_lr"])), "none": 0.0, "maml_noadapt": 0.0}.get(
         method, m.inner_lr if inner_lr is None else inner_lr
     )
     output = {
@@ -152,7 +157,7 @@ def evaluate_cold(
         "baselines": {"mostpop": mostpop},
         "exclude_seen": True,
         "inner_loop": {
-            "steps": 0 if method == "none" else m.inner_steps,
+            "steps": 0 if method in ("none", "maml_noadapt") else m.inner_steps,
             "lr": lr,
             "adapted": list(loop.split.adapted_paths()),
         },
