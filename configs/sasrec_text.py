@@ -24,6 +24,8 @@ def get_config() -> TrainConfig:
         model=ModelConfig(
             name="sasrec_text",
             item_repr="both",
+            # PCA-whitened to 128 dims: the full catalogue is projected every step.
+            text_dim=128,
             embed_dim=64,
             num_layers=2,
             num_heads=2,

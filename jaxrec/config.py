@@ -46,6 +46,9 @@ class ModelConfig:
     # (jaxrec/text/features.py; "" = encoded and cached for the --data dir by ``jaxrec train``).
     item_repr: Literal["id", "text", "both"] = "both"
     text_features: str = ""
+    # > 0: PCA-whiten the 384-dim text vectors to this many dimensions when caching them
+    # (cheaper projection of the whole catalogue every step; 0 keeps all 384).
+    text_dim: int = 0
     scale_embeddings: bool = True
     # N(0, init_std) for embeddings and dense kernels (BERT/GPT-2 convention, as in the
     # SASRec+ reference); Adam moves weights by ~lr per step, so this sets how fast they learn.

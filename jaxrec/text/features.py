@@ -88,8 +88,11 @@ def item_features(
     *,
     fallback_dir: str | os.PathLike[str] | None = None,
     batch_size: int = 64,
+    dim: int = 0,
 ) -> pathlib.Path:
     """Path of the cached item-feature file for ``data_dir`` (encoded on first use).
+
+    ``dim`` > 0 stores the vectors PCA-whitened to ``dim`` dimensions (``whiten``).
 
     Raises:
         ValueError: when no item has any text (nothing for a text model to use).
@@ -99,7 +102,8 @@ def item_features(
     if not any(texts):
         raise ValueError(f"{data_dir}/items.jsonl: no item has text ({', '.join(TEXT_FIELDS)})")
     warm = warm_mask(dataset)
-    name = f"item_features-minilm-{_digest(texts, warm)}.npz"
+    suffix = f"-pca{dim}" if dim else ""
+    name = f"item_features-minilm{suffix}-{_digest(texts, warm)}.npz"
     directory = pathlib.Path(data_dir) / CACHE_DIR
     if not _writable(directory) and fallback_dir is not None:
         directory = pathlib.Path(fallback_dir) / CACHE_DIR
@@ -108,8 +112,25 @@ def item_features(
     if path.is_file():
         return path
     table = _text_table(texts, directory, batch_size)
+    if dim:
+        table = np.concatenate([table[:1, :dim] * 0.0, whiten(table[1:], dim)])
     _save_npz(path, text=table, warm=warm)
     return path
+
+
+def whiten(vectors: np.ndarray, dim: int) -> np.ndarray:
+    """float32[N, dim] unit rows: PCA-whitened text vectors.
+
+    Centred, projected on the top ``dim`` principal axes, scaled to unit variance per axis
+    (BERT-whitening, Su et al. 2021), then L2-normalised.
+    """
+    if not 0 < dim <= vectors.shape[1]:
+        raise ValueError(f"model.text_dim={dim}: must be in 1..{vectors.shape[1]}")
+    centred = vectors.astype(np.float64) - vectors.mean(0)
+    _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+    scale = singular[:dim] / np.sqrt(max(len(vectors) - 1, 1))
+    out = centred @ axes[:dim].T / np.maximum(scale, 1e-8)
+    return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def _text_table(texts: list[str], directory: pathlib.Path, batch_size: int) -> np.ndarray:
@@ -134,7 +155,7 @@ def resolve_text_config(
     """Fills ``model.text_features`` for text models from the dataset's cache (else as is)."""
     if cfg.model.name not in TEXT_MODELS or cfg.model.text_features:
         return cfg
-    path = item_features(data_dir, fallback_dir=workdir)
+    path = item_features(data_dir, fallback_dir=workdir, dim=cfg.model.text_dim)
     model = dataclasses.replace(cfg.model, text_features=str(path.resolve()))
     return dataclasses.replace(cfg, model=model)
 

@@ -85,3 +85,15 @@ def test_classical_featurizers(text_dataset):
     assert data["text"].shape[0] == 5 and not data["text"][0].any()
     with pytest.raises(ValueError, match="featurizer"):
         features.classical_item_features(text_dataset, "bow")
+
+
+def test_whiten_decorrelates_and_normalises():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 12)) @ rng.normal(size=(12, 12))
+    out = features.whiten(x.astype(np.float32), 4)
+    assert out.shape == (500, 4) and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
+    corr = np.corrcoef(out.T)
+    assert np.abs(corr - np.eye(4)).max() < 0.2
+    with pytest.raises(ValueError, match="text_dim=13"):
+        features.whiten(x, 13)
