@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a model")
     _add_train_args(train)
+    # Multi-host: every process runs the same command with its own --process-id.
+    train.add_argument("--coordinator", default=None, help="host:port ($JAXREC_COORDINATOR)")
+    train.add_argument("--num-processes", type=int, default=None, help="($JAXREC_NUM_PROCESSES)")
+    train.add_argument("--process-id", type=int, default=None, help="($JAXREC_PROCESS_ID)")
 
     ev = sub.add_parser("evaluate", help="rank held-out items of a trained run")
     ev.add_argument("--workdir", required=True, type=pathlib.Path)
@@ -162,6 +166,9 @@ def cmd_holdout(args) -> int:
 
 def cmd_train(args) -> int:
     """``jaxrec train`` (also ``python train.py``)."""
+    from jaxrec import distributed
+
+    distributed.initialize(distributed.spec_from(args))
     from jaxrec import config as config_lib
     from jaxrec.training import closed_form, loop
 

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from data_pipeline.dataset import PreparedDataset
 from data_pipeline.pipeline import EvalData, eval_data
-from jaxrec import sharding
+from jaxrec import distributed, sharding
 from jaxrec.atomic_io import write_json
 from jaxrec.checkpoint import Checkpointer
 from jaxrec.config import TrainConfig
@@ -87,7 +87,9 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
         out_shardings=(state_sh, sharding.replicated(mesh)),
         donate_argnums=0,
     )
-    prior = jax.device_put(setup.log_prior(dataset, cfg.loss.proposal), sharding.replicated(mesh))
+    prior = distributed.global_array(
+        setup.log_prior(dataset, cfg.loss.proposal), sharding.replicated(mesh)
+    )
     writer = SummaryWriter(str(workdir / "tb"))
     validate = Validator(
         cfg=cfg,
@@ -106,7 +108,7 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
     bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
     tick = time.perf_counter()
     while not reason:
-        batch = jax.device_put(next(data_iter), batch_sh)
+        batch = distributed.global_batch(next(data_iter), batch_sh)
         state, step_metrics = step_fn(state, batch, prior)
         step += 1
         bar.update(1)

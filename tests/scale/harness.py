@@ -8,7 +8,7 @@ import numpy as np
 
 from data_pipeline.dataset import PreparedDataset
 from jaxrec import config as config_lib
-from jaxrec import sharding
+from jaxrec import distributed, sharding
 from jaxrec.training import setup
 from jaxrec.training.jit_step import jit_train_step
 from jaxrec.training.optim import build_optimizer
@@ -50,7 +50,9 @@ def build(cfg, data_dir, data: int, model: int) -> Run:
         targets_per_batch=setup.targets_per_batch(cfg, dataset),
         compiler_options=FAST_COMPILE,
     )
-    prior = jax.device_put(setup.log_prior(dataset, cfg.loss.proposal), sharding.replicated(mesh))
+    prior = distributed.global_array(
+        setup.log_prior(dataset, cfg.loss.proposal), sharding.replicated(mesh)
+    )
     return Run(mesh, state, step_fn, prior, parts)
 
 
@@ -65,7 +67,7 @@ def train(run: Run, batches: list[dict]) -> tuple[object, list[float]]:
     state, losses = run.state, []
     batch_sh = sharding.batch_sharding(run.mesh)
     for host in batches:
-        state, metrics = run.step_fn(state, jax.device_put(host, batch_sh), run.prior)
+        state, metrics = run.step_fn(state, distributed.global_batch(host, batch_sh), run.prior)
         losses.append(float(metrics["loss"]))
     return state, losses
 
