@@ -6,6 +6,7 @@ rules below map them onto the ``(data, model)`` mesh.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import jax
@@ -15,6 +16,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxrec.config import MeshConfig
 from jaxrec.types import PyTree
+
+log = logging.getLogger(__name__)
 
 MESH_AXES = ("data", "model")
 LOGICAL_AXIS_RULES: tuple[tuple[str, str | None], ...] = (
@@ -74,13 +77,18 @@ def param_shardings(abstract_params: nnx.State, mesh: Mesh) -> PyTree:
         spec = logical_to_spec(names)
         shape = var.get_value().shape if isinstance(var, nnx.Variable) else var.shape
         # Only shard a dimension the mesh axis divides; otherwise replicate it.
-        spec = PartitionSpec(
+        kept = PartitionSpec(
             *(
                 ax if ax is None or dim % mesh.shape[ax] == 0 else None
                 for ax, dim in zip(spec, shape, strict=False)
             )
         )
-        return NamedSharding(mesh, spec)
+        if kept != spec:
+            # e.g. an item table of num_items + 1 rows that the model axis does not divide:
+            # silently whole on every device is how a large table runs out of memory.
+            level = logging.WARNING if {"item", "user"} & set(names) else logging.DEBUG
+            log.log(level, "%s %s: not divisible by mesh %s, replicated", names, shape, spec)
+        return NamedSharding(mesh, kept)
 
     return jax.tree.map(one, abstract_params, is_leaf=lambda x: isinstance(x, nnx.Variable))
 
