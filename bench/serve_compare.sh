@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Serving benchmark: plain uvicorn vs Ray Serve (onnx, jax), then 2x overload and recovery.
 #   flock /tmp/jaxrec_heavy.lock bash bench/serve_compare.sh EXPORT_ONNX EXPORT_JAX
-# Env: N (requests per run, 20000), C (client concurrency, 16), OUT (bench/results/serve).
+# Env: N (requests per run, 20000), C (client concurrency, 16), OUT (bench/results/serve),
+#      CLIENT (httpx | raw: bench/serve_load.py's client), SKIP_MODEL=1 (no model-only probe).
 set -u
 ONNX=$1; JAX=$2
-N=${N:-20000}; C=${C:-16}; OUT=${OUT:-bench/results/serve}
+N=${N:-20000}; C=${C:-16}; OUT=${OUT:-bench/results/serve}; CLIENT=${CLIENT:-httpx}
+N_JAX=${N_JAX:-$N}
 PY=.venv/bin/python; PORT=8400
 mkdir -p "$OUT"
 export JAX_PLATFORMS=cpu
@@ -17,7 +19,7 @@ wait_ready() {  # port
 }
 load() {  # label port extra-args...
   local label=$1 port=$2; shift 2
-  $PY bench/serve_load.py --url "http://127.0.0.1:$port" --label "$label" \
+  $PY bench/serve_load.py --url "http://127.0.0.1:$port" --label "$label" --client "$CLIENT" \
     --out "$OUT/$label.json" "$@" | tail -c 600; echo
 }
 start() {  # label port args... ; sets SERVER
@@ -34,12 +36,12 @@ stop() {  # SIGINT, then up to 90 s for Serve/Ray to shut down, then SIGKILL
 }
 
 date; nproc; uptime
-for t in 1 2; do
+for t in $([ "${SKIP_MODEL:-0}" = 1 ] || echo 1 2); do
   $PY bench/serve_model_latency.py --model "$ONNX" --backend onnx --num-threads $t \
     --out "$OUT/model_onnx_t$t.json" | tail -c 400; echo
 done
-$PY bench/serve_model_latency.py --model "$JAX" --backend jax --out "$OUT/model_jax.json" \
-  | tail -c 400; echo
+[ "${SKIP_MODEL:-0}" = 1 ] || $PY bench/serve_model_latency.py --model "$JAX" --backend jax \
+  --out "$OUT/model_jax.json" | tail -c 400; echo
 
 # 1. plain in-process baseline: the same FastAPI app, one uvicorn process, asyncio batcher
 start plain_onnx $PORT --model "$ONNX" --backend onnx --no-ray --num-threads 1
@@ -65,6 +67,6 @@ stop
 
 # 5. Ray Serve direct ingress, jax (XLA) backend
 start ray_direct_jax $PORT --model "$JAX" --backend jax --throughput-optimized
-load ray_direct_jax $PORT --concurrency "$C" --requests "$N"
+load ray_direct_jax $PORT --concurrency "$C" --requests "$N_JAX"
 stop
 date

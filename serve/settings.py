@@ -50,7 +50,7 @@ class ServeSettings:
     max_history_items: int = 2048
     max_batch_size: int = 64
     batch_wait_timeout_s: float = 0.002
-    max_inflight: int = 256
+    max_inflight: int = 64
     num_replicas: int = 1
     autoscaling: dict[str, Any] | None = None
     max_ongoing_requests: int = 256
