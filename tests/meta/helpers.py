@@ -25,7 +25,7 @@ TINY = ModelConfig(
 MAML = MamlConfig(support_sizes=(1, 2, 3), query_size=2, task_len=8, meta_batch=4, inner_steps=2)
 
 
-def tiny_setup(adapt=("adapter",), steps=2, seed=0, inner_lr=0.5):
+def tiny_setup(adapt=("adapter",), steps=1, seed=0, inner_lr=0.5):
     model = build_model(TINY, NUM_ITEMS, seed=seed)
     graphdef, base = nnx.split(model)
     params = init_meta_params(base, TINY.embed_dim, inner_lr)

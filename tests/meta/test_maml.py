@@ -26,9 +26,13 @@ def _dot(a, b):
     return sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
 
 
+def _norm(tree):
+    return float(jnp.sqrt(sum(jnp.sum(x**2) for x in jax.tree.leaves(tree))))
+
+
 def test_second_order_meta_gradient_matches_finite_differences():
     with jax.enable_x64(True):
-        params, loop = tiny_setup(steps=2, inner_lr=2.0)
+        params, loop = tiny_setup(steps=1, inner_lr=2.0)
         params = _to64(params)
         tasks = tiny_tasks()
         v = _direction(params, seed=3)
@@ -39,23 +43,14 @@ def test_second_order_meta_gradient_matches_finite_differences():
         _, second = jax.jit(lambda p: maml.meta_gradient(p, tasks, loop, "maml"))(params)
         _, first = jax.jit(lambda p: maml.meta_gradient(p, tasks, loop, "fomaml"))(params)
         np.testing.assert_allclose(float(_dot(second, v)), float(numeric), rtol=1e-6)
-        # First order drops the Hessian term: it misses the finite difference clearly.
+        # First order drops the Hessian term: it misses the finite difference clearly,
+        # and the two meta-gradients differ.
         assert abs(float(_dot(first, v)) - float(numeric)) > 1e-3 * abs(float(numeric))
-
-
-def test_first_and_second_order_meta_gradients_differ():
-    params, loop = tiny_setup(steps=2, inner_lr=2.0)
-    tasks = tiny_tasks()
-    grads = {
-        alg: jax.jit(lambda p, a=alg: maml.meta_gradient(p, tasks, loop, a))(params)[1]
-        for alg in ("maml", "fomaml", "reptile")
-    }
-    diff = jax.tree.map(lambda a, b: a - b, grads["maml"], grads["fomaml"])
-    norm = lambda t: float(jnp.sqrt(sum(jnp.sum(x**2) for x in jax.tree.leaves(t))))
-    assert norm(diff) > 1e-3 * norm(grads["maml"])
-    # Reptile moves only the adapted leaves; the base model gets no meta-gradient.
-    assert norm(grads["reptile"]["base"]) == 0.0
-    assert norm(grads["reptile"]["adapter"]) > 0.0
+        diff = jax.tree.map(lambda a, b: a - b, second, first)
+        assert _norm(diff) > 1e-3 * _norm(second)
+        # Reptile moves only the adapted leaves; the base model gets no meta-gradient.
+        _, reptile = jax.jit(lambda p: maml.meta_gradient(p, tasks, loop, "reptile"))(params)
+        assert _norm(reptile["base"]) == 0.0 and _norm(reptile["adapter"]) > 0.0
 
 
 @pytest.mark.parametrize(
@@ -67,7 +62,7 @@ def test_inner_steps_reduce_the_support_loss(adapt, lr):
     support = tasks["support"]
     before = jax.vmap(lambda h: maml.support_loss(params, loop.graphdef, h))(support)
     losses = [np.asarray(before)]
-    for steps in (1, 3):
+    for steps in (1, 2):
         lp = dataclasses.replace(loop, steps=steps)
         one = lambda h, lp=lp: maml.support_loss(
             maml.adapt_to_history(params, h, lp), lp.graphdef, h
