@@ -28,8 +28,8 @@ start() {  # label port args... ; sets SERVER
   SERVER=$!
   wait_ready "$port"
 }
-stop() {  # SIGINT, then up to 90 s for Serve/Ray to shut down, then SIGKILL
-  kill -INT "$SERVER"
+stop() {  # SIGTERM, then up to 90 s for Serve/Ray to shut down, then SIGKILL
+  kill -TERM "$SERVER"
   for _ in $(seq 90); do kill -0 "$SERVER" 2>/dev/null || break; sleep 1; done
   kill -0 "$SERVER" 2>/dev/null && { echo "forced kill" >&2; kill -9 "$SERVER"; }
   wait "$SERVER"; sleep 2

@@ -86,7 +86,10 @@ def run_plain(settings: ServeSettings) -> None:
 
 
 def run_ray(settings: ServeSettings, metrics_port: int | None = 8080) -> None:
-    """Starts Ray and Serve on ``settings.host:port`` and blocks until SIGINT/SIGTERM."""
+    """Starts Ray and Serve on ``settings.host:port`` and blocks until SIGINT/SIGTERM.
+
+    Background jobs of a non-interactive shell ignore SIGINT; stop those with SIGTERM.
+    """
     proxy_port = settings.port
     if settings.throughput_optimized:
         # Read by Ray Serve's constants at import time in every Ray process started below.
@@ -103,14 +106,23 @@ def run_ray(settings: ServeSettings, metrics_port: int | None = 8080) -> None:
     from serve.deployment import build_application
 
     stop = threading.Event()
-    ray.init(include_dashboard=False, _metrics_export_port=metrics_port)
-    for sig in (signal.SIGINT, signal.SIGTERM):  # after ray.init, which installs its own
-        signal.signal(sig, lambda *_: stop.set())
+    # address="local": always a fresh cluster, never one another process left behind
+    ray.init(address="local", include_dashboard=False, _metrics_export_port=metrics_port)
     try:
         serve.start(http_options={"host": settings.host, "port": proxy_port})
         serve.run(build_application(settings), name="jaxrec", route_prefix="/")
+
+        # Only now: ray.init and serve.run install handlers of their own, and a signal that
+        # arrives during start-up should abort it (KeyboardInterrupt -> finally below).
+        def on_signal(signum, _frame):
+            log.info("signal %d: shutting down Serve and Ray", signum)
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, on_signal)
         log.info("serving %s on http://%s:%d", settings.model_dir, settings.host, settings.port)
-        stop.wait()
+        while not stop.wait(1.0):
+            pass
     finally:
         serve.shutdown()
         ray.shutdown()

@@ -31,7 +31,13 @@ def test_ray_serve_answers_requests(tiny_export):
         max_queued_requests=16,
         num_cpus=0.5,
     )
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(
+        address="local",  # a fresh cluster even if another one runs on this machine
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(build_application(settings), name="jaxrec", route_prefix="/")
