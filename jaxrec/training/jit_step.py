@@ -1,7 +1,7 @@
 """The jitted, sharded, donating train step, built the same way for every caller.
 
-``jaxrec.training.loop`` builds the identical jit inline; the profiler, the scale tests and
-the large-catalogue bench use this function so that what they measure is that step.
+The training loop, the profiler, the scale tests and the large-catalogue bench all use this
+function, so what they measure and test is the step that trains.
 """
 
 from __future__ import annotations

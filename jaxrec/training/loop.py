@@ -22,9 +22,10 @@ from jaxrec.checkpoint import Checkpointer
 from jaxrec.config import TrainConfig
 from jaxrec.evaluation import EvalOptions, evaluate
 from jaxrec.training import setup
+from jaxrec.training.jit_step import jit_train_step
 from jaxrec.training.optim import build_optimizer
 from jaxrec.training.state import abstract_like
-from jaxrec.training.step import score_step, train_step
+from jaxrec.training.step import score_step
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +74,14 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
         state, meta = ckpt.restore_latest(abstract_like(state), data_iter)
         progress = Progress(**meta)
         log.info("resumed from step %d", int(state.step))
-    state_sh = jax.tree.map(lambda x: x.sharding, state)
     batch_sh = sharding.batch_sharding(mesh)
-    step_fn = jax.jit(
-        functools.partial(
-            train_step,
-            graphdef=parts.graphdef,
-            tx=tx,
-            loss_cfg=cfg.loss,
-            targets_per_batch=setup.targets_per_batch(cfg, dataset),
-        ),
-        in_shardings=(state_sh, batch_sh, sharding.replicated(mesh)),
-        out_shardings=(state_sh, sharding.replicated(mesh)),
-        donate_argnums=0,
+    step_fn = jit_train_step(
+        state,
+        mesh,
+        graphdef=parts.graphdef,
+        tx=tx,
+        loss_cfg=cfg.loss,
+        targets_per_batch=setup.targets_per_batch(cfg, dataset),
     )
     prior = distributed.global_array(
         setup.log_prior(dataset, cfg.loss.proposal), sharding.replicated(mesh)
