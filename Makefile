@@ -1,6 +1,7 @@
 # jaxrec: two commands do all the set-up.
 #   make demo   creates .venv if missing, prepares ML-1M, trains SASRec (10 epochs, <= 10 min),
-#               evaluates on the test split (full ranking) and prints the metric table.
+#               evaluates on the test split (full ranking), prints the metric table, exports
+#               the model to ONNX and serves one HTTP request through Ray Serve.
 #   make test   creates .venv if missing and runs the test suite.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -30,6 +31,8 @@ demo: $(STAMP)
 	$(VENV)/bin/jaxrec train --config configs/sasrec.py --data data/ml-1m --workdir $(DEMO_DIR) --max-minutes $(DEMO_MINUTES) --set max_epochs=$(DEMO_EPOCHS)
 	$(VENV)/bin/jaxrec evaluate --workdir $(DEMO_DIR) --split test --out $(DEMO_DIR)/test_metrics.json --dump-topk $(DEMO_DIR)/test_top100.jsonl > /dev/null
 	$(PY) -m jaxrec.report $(DEMO_DIR)/test_metrics.json
+	$(VENV)/bin/jaxrec export --workdir $(DEMO_DIR) --format onnx --out $(DEMO_DIR)/export --overwrite
+	$(PY) -m serve.demo_request --model $(DEMO_DIR)/export
 
 test: $(STAMP)
 	XLA_FLAGS=--xla_force_host_platform_device_count=8 $(PY) -m pytest -q
