@@ -31,7 +31,8 @@ for spec in "${runs[@]}"; do
   python3 - "$name" <<'PY'
 import json, sys
 name = sys.argv[1]
-train = json.load(open(f"runs/text/{name}.train.json"))
+text = open(f"runs/text/{name}.train.json").read()  # progress lines, then the summary
+train = json.loads(text[text.index("\n{") + 1 :] if not text.startswith("{") else text)
 print(name, "steps=%d train_s=%.0f best_valid=%.4f" % (
     train["steps"], train["train_seconds"], train["best_valid_ndcg@10"]))
 for split in ("valid", "test"):
