@@ -12,6 +12,9 @@ from data_pipeline.prepare import prepare
 from data_pipeline.synthetic import synthetic_sequences, write_sasrec_txt
 from jaxrec.cli import main
 
+# Integration runs (a few seconds to half a minute each): `make test-slow`, run by CI.
+pytestmark = pytest.mark.slow
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TINY = REPO / "configs" / "tiny.py"
 MAML_SET = [

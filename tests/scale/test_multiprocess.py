@@ -15,6 +15,9 @@ from jaxrec import distributed
 from . import harness
 from .conftest import REPO
 
+# Integration runs (a few seconds to half a minute each): `make test-slow`, run by CI.
+pytestmark = pytest.mark.slow
+
 STEPS = 3
 
 

@@ -1,8 +1,13 @@
 import json
 
+import pytest
+
 from jaxrec.cli import main
 
 from .conftest import TINY_CONFIG
+
+# Integration runs (a few seconds to half a minute each): `make test-slow`, run by CI.
+pytestmark = pytest.mark.slow
 
 CONTRACT = (
     "compile_s",

@@ -12,6 +12,9 @@ from jaxrec.training.state import abstract_like
 
 from . import harness
 
+# Integration runs (a few seconds to half a minute each): `make test-slow`, run by CI.
+pytestmark = pytest.mark.slow
+
 
 def test_restore_onto_a_different_mesh_shape(scale_dataset, tmp_path):
     if jax.device_count() < 8:

@@ -14,6 +14,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_demo_request_gets_five_items_over_http(tiny_export, capsys):
     port = _free_port()
     assert demo_request.main(["--model", str(tiny_export), "--port", str(port), "--no-ray"]) == 0

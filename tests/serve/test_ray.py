@@ -7,6 +7,9 @@ import pytest
 
 from serve.settings import ServeSettings
 
+# Integration runs (a few seconds to half a minute each): `make test-slow`, run by CI.
+pytestmark = pytest.mark.slow
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

@@ -6,6 +6,7 @@ negative cases break it. Every answer must be < 500 and conform to the documente
 """
 
 import hypothesis
+import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from schemathesis.checks import not_a_server_error
@@ -17,6 +18,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from .conftest import NUM_ITEMS
+
+# Integration runs (a few seconds to half a minute each): `make test-slow`, run by CI.
+pytestmark = pytest.mark.slow
 
 CHECKS = [
     not_a_server_error,

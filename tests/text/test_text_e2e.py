@@ -3,8 +3,13 @@
 import json
 import pathlib
 
+import pytest
+
 from jaxrec import cli
 from tests.text.conftest import NUM_ITEMS, fake_features
+
+# Integration runs (a few seconds to half a minute each): `make test-slow`, run by CI.
+pytestmark = pytest.mark.slow
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
