@@ -30,25 +30,13 @@ def _loss_on(platform: str, data_dir: str) -> dict:
     from jaxrec import config as config_lib
     from jaxrec import sharding
     from jaxrec.training import setup
-    from jaxrec.training.jit_step import jit_train_step
-    from jaxrec.training.optim import build_optimizer
 
     device = jax.devices(platform)[0]
     cfg = config_lib.load_config("configs/sasrec.py")
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, length_buckets=()))
     dataset = PreparedDataset.open(data_dir)
     mesh = sharding.make_mesh(config_lib.MeshConfig(data=1, model=1), [device])
-    tx = build_optimizer(cfg.optim, 1000)
-    parts = setup.init_params(cfg, dataset.num_items, mesh)
-    state = setup.init_state(parts, tx, cfg.seed)
-    step = jit_train_step(
-        state,
-        mesh,
-        graphdef=parts.graphdef,
-        tx=tx,
-        loss_cfg=cfg.loss,
-        targets_per_batch=setup.targets_per_batch(cfg, dataset),
-    )
+    _, state, step = setup.build_trainer(cfg, dataset, mesh, total_steps=1000)
     host = next(itertools.islice(setup.train_iterator(cfg, dataset), 1))
     prior = jax.device_put(setup.log_prior(dataset, cfg.loss.proposal), device)
     with jax.default_matmul_precision("highest"):

@@ -32,8 +32,6 @@ from jaxrec import sharding
 from jaxrec.atomic_io import write_json
 from jaxrec.config import TrainConfig
 from jaxrec.training import setup
-from jaxrec.training.jit_step import jit_train_step
-from jaxrec.training.optim import build_optimizer
 
 log = logging.getLogger(__name__)
 
@@ -219,17 +217,7 @@ def profile(
     trace_dir = pathlib.Path(trace_dir) if trace_dir else out.with_name(out.stem + "_trace")
     dataset = PreparedDataset.open(data_dir)
     mesh = sharding.make_mesh(cfg.mesh)
-    tx = build_optimizer(cfg.optim, total_steps=10**6)
-    parts = setup.init_params(cfg, dataset.num_items, mesh, num_users=dataset.num_users)
-    state = setup.init_state(parts, tx, cfg.seed)
-    step_fn = jit_train_step(
-        state,
-        mesh,
-        graphdef=parts.graphdef,
-        tx=tx,
-        loss_cfg=cfg.loss,
-        targets_per_batch=setup.targets_per_batch(cfg, dataset),
-    )
+    _, state, step_fn = setup.build_trainer(cfg, dataset, mesh, total_steps=10**6)
     batch_sh = sharding.batch_sharding(mesh)
     prior = jax.device_put(setup.log_prior(dataset, cfg.loss.proposal), sharding.replicated(mesh))
     data_iter = setup.train_iterator(cfg, dataset)

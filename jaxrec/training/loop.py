@@ -22,8 +22,6 @@ from jaxrec.checkpoint import Checkpointer
 from jaxrec.config import TrainConfig
 from jaxrec.evaluation import EvalOptions, evaluate
 from jaxrec.training import setup
-from jaxrec.training.jit_step import jit_train_step
-from jaxrec.training.optim import build_optimizer
 from jaxrec.training.state import abstract_like
 from jaxrec.training.step import score_step
 
@@ -64,9 +62,7 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
     mesh = sharding.make_mesh(cfg.mesh)
     steps_per_epoch = max(1, math.ceil(dataset.num_users / cfg.data.batch_size))
     total_steps = cfg.max_epochs * steps_per_epoch
-    tx = build_optimizer(cfg.optim, total_steps)
-    parts = setup.init_params(cfg, dataset.num_items, mesh, num_users=dataset.num_users)
-    state = setup.init_state(parts, tx, cfg.seed)
+    parts, state, step_fn = setup.build_trainer(cfg, dataset, mesh, total_steps)
     data_iter = setup.train_iterator(cfg, dataset)
     ckpt = Checkpointer(workdir)
     progress = Progress()
@@ -75,14 +71,6 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
         progress = Progress(**meta)
         log.info("resumed from step %d", int(state.step))
     batch_sh = sharding.batch_sharding(mesh)
-    step_fn = jit_train_step(
-        state,
-        mesh,
-        graphdef=parts.graphdef,
-        tx=tx,
-        loss_cfg=cfg.loss,
-        targets_per_batch=setup.targets_per_batch(cfg, dataset),
-    )
     prior = distributed.global_array(
         setup.log_prior(dataset, cfg.loss.proposal), sharding.replicated(mesh)
     )

@@ -19,6 +19,8 @@ from jaxrec import sharding
 from jaxrec.atomic_io import write_json
 from jaxrec.checkpoint import Checkpointer
 from jaxrec.models import build_model
+from jaxrec.training.jit_step import jit_train_step
+from jaxrec.training.optim import build_optimizer
 from jaxrec.training.state import TrainState, abstract_like, create_state
 
 RUN_FILE = "run.json"
@@ -80,6 +82,35 @@ def targets_per_batch(cfg: config_lib.TrainConfig, dataset: PreparedDataset) -> 
     per_user = float(np.minimum(lengths, cfg.model.max_len).mean())
     fraction = cfg.model.mask_prob if cfg.model.name == "bert4rec" else 1.0
     return max(cfg.data.batch_size * per_user * fraction, 1.0)
+
+
+def build_trainer(
+    cfg: config_lib.TrainConfig,
+    dataset: PreparedDataset,
+    mesh: Mesh,
+    total_steps: int,
+    *,
+    compiler_options: dict | None = None,
+):
+    """The model parts, a fresh sharded train state and its jitted, donating step.
+
+    The one way the loop, ``jaxrec profile``, the scale tests and the benches assemble
+    optimizer, state and step. Returns ``(parts, state, step_fn)`` with
+    ``step_fn(state, batch, log_prior) -> (state, metrics)``.
+    """
+    tx = build_optimizer(cfg.optim, total_steps)
+    parts = init_params(cfg, dataset.num_items, mesh, num_users=dataset.num_users)
+    state = init_state(parts, tx, cfg.seed)
+    step_fn = jit_train_step(
+        state,
+        mesh,
+        graphdef=parts.graphdef,
+        tx=tx,
+        loss_cfg=cfg.loss,
+        targets_per_batch=targets_per_batch(cfg, dataset),
+        compiler_options=compiler_options,
+    )
+    return parts, state, step_fn
 
 
 def log_prior(dataset: PreparedDataset, proposal: str) -> np.ndarray:

@@ -10,8 +10,6 @@ from data_pipeline.dataset import PreparedDataset
 from jaxrec import config as config_lib
 from jaxrec import distributed, sharding
 from jaxrec.training import setup
-from jaxrec.training.jit_step import jit_train_step
-from jaxrec.training.optim import build_optimizer
 
 from .conftest import TINY_CONFIG
 
@@ -38,17 +36,8 @@ def build(cfg, data_dir, data: int, model: int) -> Run:
     cfg = dataclasses.replace(cfg, mesh=config_lib.MeshConfig(data=data, model=model))
     dataset = PreparedDataset.open(data_dir)
     mesh = sharding.make_mesh(cfg.mesh, jax.devices()[: data * model])
-    tx = build_optimizer(cfg.optim, total_steps=100)
-    parts = setup.init_params(cfg, dataset.num_items, mesh)
-    state = setup.init_state(parts, tx, cfg.seed)
-    step_fn = jit_train_step(
-        state,
-        mesh,
-        graphdef=parts.graphdef,
-        tx=tx,
-        loss_cfg=cfg.loss,
-        targets_per_batch=setup.targets_per_batch(cfg, dataset),
-        compiler_options=FAST_COMPILE,
+    parts, state, step_fn = setup.build_trainer(
+        cfg, dataset, mesh, total_steps=100, compiler_options=FAST_COMPILE
     )
     prior = distributed.global_array(
         setup.log_prior(dataset, cfg.loss.proposal), sharding.replicated(mesh)
