@@ -21,17 +21,7 @@ import pathlib
 import numpy as np
 
 from data_pipeline import prepare as prepare_lib
-from data_pipeline.output import (
-    ITEMS_FILE,
-    MANIFEST,
-    USERS_FILE,
-    USERS_PER_SHARD,
-    atomic_directory,
-    shard_names,
-    write_json,
-    write_jsonl,
-    write_shards,
-)
+from data_pipeline.output import USERS_PER_SHARD, shard_names
 from data_pipeline.readers import read
 from data_pipeline.sequencing import SequenceTable, build_sequences
 
@@ -120,7 +110,7 @@ def prepare_with_cold_items(
     """
     out_dir = pathlib.Path(out_dir)
     choose_cold_items(2, fraction, seed)  # validates the fraction before any reading
-    prepare_lib._check_arguments(source, out_dir, kcore)
+    prepare_lib.check_arguments(source, out_dir, kcore)
     log = read(source, input_path)
     table = build_sequences(log, kcore=kcore)
     cold = choose_cold_items(table.num_items, fraction, seed)
@@ -130,12 +120,9 @@ def prepare_with_cold_items(
     manifest["split"] = {**manifest["split"], "cold_items": "last cold item of a user is its test"}
     manifest["cold_items"] = {"fraction": fraction, "seed": seed, "num_items": len(cold), **stats}
     cold_doc = {**manifest["cold_items"], "items": cold.tolist()}
-    with atomic_directory(out_dir) as tmp:
-        write_shards(table, tmp, shards)
-        write_jsonl(tmp / ITEMS_FILE, prepare_lib._item_rows(log, table))
-        write_jsonl(tmp / USERS_FILE, prepare_lib._user_rows(log, table))
-        write_json(tmp / COLD_FILE, cold_doc)
-        write_json(tmp / MANIFEST, manifest)
+    prepare_lib.write_prepared(
+        out_dir, log, table, shards, manifest, extra_json={COLD_FILE: cold_doc}
+    )
     logger.info("cold items: %s", json.dumps(manifest["cold_items"]))
     return manifest
 

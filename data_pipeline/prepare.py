@@ -103,8 +103,41 @@ def _user_rows(log: InteractionLog, table: SequenceTable):
         yield {"id": index, "raw_id": raw, **log.user_info.get(raw, {})}
 
 
-def _check_arguments(source: str, out_dir: pathlib.Path, kcore: int | None) -> None:
-    """Fails fast, before any reading, on arguments that cannot work."""
+def write_prepared(
+    out_dir: pathlib.Path,
+    log: InteractionLog,
+    table: SequenceTable,
+    shards: list[str],
+    manifest: dict,
+    *,
+    extra_json: dict[str, dict] | None = None,
+) -> None:
+    """Writes a prepared dataset atomically: shards, items/users JSONL, extras, manifest.
+
+    Args:
+        out_dir: the output directory; replaced as a whole, never left half-written.
+        log: the interactions as read (side information of items and users).
+        table: the remapped, split sequences to store.
+        shards: shard file names, from `output.shard_names`.
+        manifest: written last, as `manifest.json`.
+        extra_json: more JSON files to write, by file name (e.g. `cold_items.json`).
+    """
+    with atomic_directory(out_dir) as tmp:
+        write_shards(table, tmp, shards)
+        write_jsonl(tmp / ITEMS_FILE, _item_rows(log, table))
+        write_jsonl(tmp / USERS_FILE, _user_rows(log, table))
+        for name, doc in (extra_json or {}).items():
+            write_json(tmp / name, doc)
+        write_json(tmp / MANIFEST, manifest)
+
+
+def check_arguments(source: str, out_dir: pathlib.Path, kcore: int | None) -> None:
+    """Fails fast, before any reading, on arguments that cannot work.
+
+    Raises:
+        ValueError: unknown `source`, or `kcore` below 1.
+        FileExistsError: `out_dir` exists and is not a prepared dataset.
+    """
     get_reader(source)
     if kcore is not None and kcore < 1:
         raise ValueError(f"kcore={kcore}: must be >= 1")
@@ -140,16 +173,12 @@ def prepare(
     """
     started = time.perf_counter()
     out_dir = pathlib.Path(out_dir)
-    _check_arguments(source, out_dir, kcore)
+    check_arguments(source, out_dir, kcore)
     log = read(source, input_path)
     table = build_sequences(log, kcore=kcore, max_users=max_users)
     shards = shard_names(table.num_users, users_per_shard)
     manifest = build_manifest(source, log, table, shards, kcore=kcore, max_users=max_users)
-    with atomic_directory(out_dir) as tmp:
-        write_shards(table, tmp, shards)
-        write_jsonl(tmp / ITEMS_FILE, _item_rows(log, table))
-        write_jsonl(tmp / USERS_FILE, _user_rows(log, table))
-        write_json(tmp / MANIFEST, manifest)
+    write_prepared(out_dir, log, table, shards, manifest)
     logger.info(
         "prepared %s: %d users, %d items, %d interactions in %.1f s -> %s",
         source,
