@@ -72,6 +72,22 @@ class HybridSASRec(SASRec):
         short, long, gate = self._parts(ids, key)
         return (gate * short + (1.0 - gate) * long) * (ids > 0)[..., None]
 
+    def user_state(self, ids: Array, users: Array | None = None) -> Array:
+        """float[B, D]: ``encode(ids)[:, -1]`` without the other positions' states.
+
+        The short-term state comes from SASRec's last-position path; the long-term profile at
+        the last position is the mean over the whole history.
+        """
+        del users
+        short = super().user_state(ids)
+        valid = ids > 0
+        weights = valid[..., None].astype(short.dtype)
+        totals = jnp.sum(jnp.take(self.item_table(), ids, axis=0) * weights, axis=1)
+        pooled = totals / jnp.maximum(jnp.sum(weights, axis=1), 1.0)
+        long = self.long_norm(self.long_term(pooled))
+        gate = jax.nn.sigmoid(self.gate(jnp.concatenate([short, long], axis=-1)))
+        return (gate * short + (1.0 - gate) * long) * valid[:, -1:]
+
     def gates(self, ids: Array) -> Array:
         """float[B, D] in (0, 1): weight of the short-term state at the last position."""
         return self._parts(ids, None)[2][:, -1]

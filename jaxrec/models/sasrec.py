@@ -12,7 +12,7 @@ from flax import nnx
 
 from jaxrec.config import ModelConfig
 from jaxrec.models.base import NextItemModel
-from jaxrec.models.transformer import TransformerBlock, layer_norm, run_blocks
+from jaxrec.models.transformer import TransformerBlock, layer_norm, run_blocks, run_blocks_last
 from jaxrec.types import Array
 
 
@@ -38,6 +38,22 @@ class SASRec(NextItemModel):
         """float[I, D]: item embeddings; row 0 is padding."""
         return self.item_embed[...]
 
+    def input_table(self) -> Array:
+        """float[I, D]: the vectors that embed the input sequence (here the item table)."""
+        return self.item_table()
+
+    def embed_inputs(self, ids: Array) -> Array:
+        """float[B, L, D]: item vectors (scaled if configured) + positions, zero at padding.
+
+        Args:
+            ids: int32[B, L] item ids, left-padded with 0.
+        """
+        valid = ids > 0
+        x = jnp.take(self.input_table(), ids, axis=0)
+        if self.cfg.scale_embeddings:
+            x = x * jnp.sqrt(jnp.asarray(self.cfg.embed_dim, x.dtype))
+        return (x + self.pos_embed[...][-ids.shape[1] :][None]) * valid[..., None]
+
     def encode(self, ids: Array, *, key: Array | None = None, users: Array | None = None) -> Array:
         """Hidden state per position.
 
@@ -49,10 +65,18 @@ class SASRec(NextItemModel):
         Returns:
             float[B, L, D]; position t summarises ids[:, : t + 1].
         """
-        valid = ids > 0
-        x = jnp.take(self.item_table(), ids, axis=0)
-        if self.cfg.scale_embeddings:
-            x = x * jnp.sqrt(jnp.asarray(self.cfg.embed_dim, x.dtype))
-        x = (x + self.pos_embed[...][-ids.shape[1] :][None]) * valid[..., None]
-        x = run_blocks(self.blocks, self.dropout, x, valid, causal=True, key=key)
+        x = run_blocks(
+            self.blocks, self.dropout, self.embed_inputs(ids), ids > 0, causal=True, key=key
+        )
+        return self.final_norm(x)
+
+    def user_state(self, ids: Array, users: Array | None = None) -> Array:
+        """float[B, D]: ``encode(ids)[:, -1]``, with the last block run for the last row only.
+
+        Args:
+            ids: int32[B, L] item ids, left-padded with 0.
+            users: int32[B] user ids (unused).
+        """
+        del users
+        x = run_blocks_last(self.blocks, self.dropout, self.embed_inputs(ids), ids > 0)
         return self.final_norm(x)

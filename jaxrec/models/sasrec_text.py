@@ -28,7 +28,6 @@ from flax import nnx
 
 from jaxrec.config import ModelConfig
 from jaxrec.models.sasrec import SASRec
-from jaxrec.models.transformer import run_blocks
 from jaxrec.types import Array
 
 COLD_LOGIT = -1e4
@@ -95,6 +94,10 @@ class TextSASRec(SASRec):
         mask = jnp.where(warm > 0, 0.0, COLD_LOGIT).astype(self.item_embed.dtype)
         return jnp.concatenate([self.item_vectors(), mask[:, None]], axis=-1)
 
+    def input_table(self) -> Array:
+        """float[I, D]: the fused item vectors embed the input sequence (no log-mask column)."""
+        return self.item_vectors()
+
     def encode(self, ids: Array, *, key: Array | None = None, users: Array | None = None) -> Array:
         """float[B, L, D + 1]: SASRec states plus a constant 1 (pairs with the log-mask).
 
@@ -103,12 +106,12 @@ class TextSASRec(SASRec):
             key: PRNG key for dropout, or None for deterministic inference.
             users: int32[B] user ids (unused).
         """
-        valid = ids > 0
-        x = jnp.take(self.item_vectors(), ids, axis=0)
-        if self.cfg.scale_embeddings:
-            x = x * jnp.sqrt(jnp.asarray(self.cfg.embed_dim, x.dtype))
-        x = (x + self.pos_embed[...][-ids.shape[1] :][None]) * valid[..., None]
-        x = self.final_norm(run_blocks(self.blocks, self.dropout, x, valid, causal=True, key=key))
+        x = super().encode(ids, key=key)
+        return jnp.concatenate([x, jnp.ones_like(x[..., :1])], axis=-1)
+
+    def user_state(self, ids: Array, users: Array | None = None) -> Array:
+        """float[B, D + 1]: ``encode(ids)[:, -1]`` by SASRec's last-position path."""
+        x = super().user_state(ids)
         return jnp.concatenate([x, jnp.ones_like(x[..., :1])], axis=-1)
 
     def score_all(self, ids: Array, users: Array | None = None) -> Array:

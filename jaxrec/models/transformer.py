@@ -55,6 +55,33 @@ def run_blocks(
     return x
 
 
+def run_blocks_last(blocks, dropout: nnx.Dropout, x: Array, valid: Array) -> Array:
+    """``run_blocks(..., causal=True, key=None)[:, -1]`` without the last block's other rows.
+
+    Next-item scoring reads only the last position. Every block but the last still runs over
+    all positions (later blocks attend to them); the last block's queries, output projection
+    and feed-forward run for the last row only, its keys and values over the whole sequence.
+
+    Args:
+        blocks: sequence of ``TransformerBlock``.
+        dropout: the input-embedding dropout (inactive here: inference only).
+        x: float[B, L, D] embedded inputs.
+        valid: bool[B, L], False at padding.
+
+    Returns:
+        float[B, D], equal to the last row of ``run_blocks`` up to float rounding.
+    """
+    x = dropout(x, deterministic=True)
+    if not len(blocks):
+        return x[:, -1]
+    mask = attention_mask(valid, causal=True)
+    for block in list(blocks)[:-1]:
+        x = block(x, mask, key=None) * valid[..., None]
+    # The last query row of a causal mask is the padding mask itself: bool[B, 1, 1, L].
+    last = blocks[-1](x[:, -1:], mask[:, :, -1:], key=None, memory=x[:, :-1])
+    return last[:, 0] * valid[:, -1:]
+
+
 class MultiHeadAttention(nnx.Module):
     """Scaled dot-product self-attention with fused per-head projections."""
 
