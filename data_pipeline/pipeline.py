@@ -16,6 +16,7 @@ import numpy as np
 from data_pipeline.records import decode_user_record, history_for, target_for
 
 if TYPE_CHECKING:
+    from data_pipeline.context import ContextTables
     from data_pipeline.dataset import PreparedDataset
 
 
@@ -29,23 +30,39 @@ def left_pad(items: np.ndarray, length: int) -> np.ndarray:
 
 
 def make_train_example(
-    record_bytes: bytes, max_len: int, rng: np.random.Generator | None = None
+    record_bytes: bytes,
+    max_len: int,
+    rng: np.random.Generator | None = None,
+    context: ContextTables | None = None,
+    sentiment_weight: float = 0.0,
+    include_context: bool = True,
 ) -> dict[str, np.ndarray]:
     """One user's next-item training example: ``inputs`` and ``targets`` int32[L], ``users``.
 
     By default the window is the user's most recent ``max_len`` transitions. With
     ``rng``, a user with more training transitions than that gets a window ending at a
     uniformly drawn position instead, so long histories are seen in full across epochs.
+    With ``context`` the example also holds ``context`` int32[L, F], the context of the
+    input positions (data_pipeline/context.py; left out when not ``include_context``), and
+    with ``sentiment_weight`` > 0 ``weights`` float32[L], the per-target loss weights
+    1 + alpha * sentiment.
     """
     rec = decode_user_record(record_bytes)
     train = rec.items[: rec.n_train]
     if rng is not None and len(train) - 1 > max_len:
         train = train[: int(rng.integers(max_len + 1, len(train) + 1))]
-    return {
+    example = {
         "inputs": left_pad(train[:-1], max_len),
         "targets": left_pad(train[1:], max_len),
         "users": np.int32(rec.user),
     }
+    if context is not None:
+        end = max(len(train) - 1, 0)
+        if include_context:
+            example["context"] = context.window(rec.user, end, max_len)
+        if sentiment_weight:
+            example["weights"] = context.target_weights(rec.user, end, max_len, sentiment_weight)
+    return example
 
 
 class _Subset:
@@ -82,6 +99,9 @@ def train_dataset(
     prefetch_threads: int,
     bucket_lengths: tuple[int, ...] = (),
     random_windows: bool = False,
+    context: ContextTables | None = None,
+    sentiment_weight: float = 0.0,
+    include_context: bool = True,
 ) -> grain.IterDataset:
     """Endless shuffled batches; every epoch is a fresh permutation of the users.
 
@@ -91,9 +111,15 @@ def train_dataset(
     proportion to their sizes. A user's example is the same in every bucket layout
     (left padding is masked, positions count from the end), so only batch composition
     changes. With ``random_windows``, long histories are cut at a random position per
-    epoch (see ``make_train_example``). The iterator state is checkpointable (see
-    ``jaxrec.checkpoint``).
+    epoch (see ``make_train_example``). ``context`` / ``sentiment_weight`` add the context
+    and loss-weight fields (``make_train_example``). The iterator state is checkpointable
+    (see ``jaxrec.checkpoint``).
     """
+    extra = {
+        "context": context,
+        "sentiment_weight": sentiment_weight,
+        "include_context": include_context,
+    }
     source = dataset.source()
     if bucket_lengths:
         lengths = np.maximum(dataset.train_lengths() - 1, 0)
@@ -105,10 +131,11 @@ def train_dataset(
         part = grain.MapDataset.source(_Subset(source, users)).shuffle(seed=seed + i).repeat(None)
         if random_windows:
             part = part.random_map(
-                lambda b, rng, n=length: make_train_example(b, n, rng), seed=seed + 7919 + i
+                lambda b, rng, n=length: make_train_example(b, n, rng, **extra),
+                seed=seed + 7919 + i,
             )
         else:
-            part = part.map(lambda b, n=length: make_train_example(b, n))
+            part = part.map(lambda b, n=length: make_train_example(b, n, **extra))
         part = part.batch(batch_size, drop_remainder=True)
         parts.append(part)
         weights.append(len(users))
@@ -126,12 +153,15 @@ class EvalData:
         histories: int32[N, L] model input (last ``L`` history items, left-padded).
         targets: int32[N] held-out items.
         seen: list of N int32 arrays, each user's full history (for exclusion).
+        context: int32[N, L, F] context of the history positions, or None
+            (``with_context``).
     """
 
     users: np.ndarray
     histories: np.ndarray
     targets: np.ndarray
     seen: list[np.ndarray]
+    context: np.ndarray | None = None
 
 
 def eval_data(dataset: PreparedDataset, split: str, max_len: int) -> EvalData:
@@ -154,6 +184,23 @@ def eval_data(dataset: PreparedDataset, split: str, max_len: int) -> EvalData:
         targets=np.asarray(targets, dtype=np.int32),
         seen=seen,
     )
+
+
+def with_context(data: EvalData, tables: ContextTables | None) -> EvalData:
+    """``data`` plus the context of each user's history window (unchanged if no tables).
+
+    The history of every split is the first ``len(seen)`` interactions, so its context is
+    the window ending there.
+    """
+    if tables is None:
+        return data
+    length = data.histories.shape[1]
+    windows = [
+        tables.window(int(u), len(s), length) for u, s in zip(data.users, data.seen, strict=True)
+    ]
+    shape = (0, length, tables.events.shape[1] + tables.users.shape[1])
+    context = np.stack(windows) if windows else np.zeros(shape, np.int32)
+    return dataclasses.replace(data, context=context)
 
 
 def pad_ragged(rows: list[np.ndarray], min_width: int = 64) -> np.ndarray:

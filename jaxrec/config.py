@@ -18,6 +18,28 @@ ScheduleName = Literal["constant", "cosine", "linear"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class ContextConfig:
+    """Context features of ``sasrec_context`` (data_pipeline/context.py); switches for ablations.
+
+    ``time``: hour, weekday and log-bucketed gap since the previous interaction; ``user``:
+    age, gender, occupation, zip region; ``device``: the per-interaction device/location
+    column (one "unknown" id where the data has none); ``sentiment``: the bucketed VADER
+    score of the interaction's review. ``cross_attention``: each block attends from the
+    sequence to the context tokens (causally: position t sees the events 0..t and the user
+    attributes); off, the context embeddings are added to the input instead. ``text``
+    (``sasrec_text_context`` only): the history items' projected text vectors are also
+    cross-attention keys.
+    """
+
+    time: bool = True
+    user: bool = True
+    device: bool = True
+    sentiment: bool = False
+    cross_attention: bool = True
+    text: bool = False
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class ModelConfig:
     """Sequence model hyper-parameters (SASRec by default)."""
 
@@ -53,6 +75,8 @@ class ModelConfig:
     # N(0, init_std) for embeddings and dense kernels (BERT/GPT-2 convention, as in the
     # SASRec+ reference); Adam moves weights by ~lr per step, so this sets how fast they learn.
     init_std: float = 0.02
+    # Context features (name="sasrec_context" / "sasrec_text_context" only).
+    context: ContextConfig = dataclasses.field(default_factory=ContextConfig)
 
     def __post_init__(self):
         if self.embed_dim % self.num_heads:
@@ -94,8 +118,19 @@ class LossConfig:
     # negatives, with the mixed logQ correction of jaxrec/sampled_softmax.py (for large
     # catalogues; 0 keeps the plain sampled softmax of jaxrec/losses.py).
     num_in_batch: int = 0
+    # alpha > 0 (loss "ce" only): each target position's loss is weighted 1 + alpha * s with
+    # s in [-1, 1] the VADER compound score of the target interaction's review (0 without
+    # one); needs review text in the data (jaxrec/context_features.py).
+    sentiment_weight: float = 0.0
 
     def __post_init__(self):
+        if not 0.0 <= self.sentiment_weight < 1.0:
+            raise ValueError(
+                f"loss.sentiment_weight={self.sentiment_weight}: must be in [0, 1) "
+                "(weights 1 + alpha * s stay positive)"
+            )
+        if self.sentiment_weight and self.name != "ce":
+            raise ValueError(f"loss.sentiment_weight needs loss.name='ce', not {self.name!r}")
         if self.num_negatives < 1:
             raise ValueError(f"loss.num_negatives={self.num_negatives}: must be >= 1")
         if self.num_in_batch < 0:
@@ -320,6 +355,8 @@ def from_dict(data: dict[str, Any]) -> TrainConfig:
 
     def build(name, values):
         fields = {f.name: f for f in dataclasses.fields(sub[name])}
+        if name == "model" and isinstance(values.get("context"), dict):
+            values = {**values, "context": ContextConfig(**values["context"])}
         # JSON turns tuples into lists; restore them so configs compare equal.
         return sub[name](
             **{k: tuple(v) if isinstance(v, list) and k in fields else v for k, v in values.items()}

@@ -8,8 +8,9 @@ import json
 import jax
 import numpy as np
 
-from data_pipeline.pipeline import eval_data
+from data_pipeline.pipeline import eval_data, with_context
 from jaxrec.atomic_io import atomic_write, write_json
+from jaxrec.context_features import eval_tables
 from jaxrec.evaluation import EvalOptions, evaluate, popularity_score_fn
 from jaxrec.training.setup import load_trained
 from jaxrec.training.step import score_step
@@ -36,7 +37,7 @@ def evaluate_workdir(
     """
     trained = load_trained(workdir, data_dir)
     cfg, dataset = trained.cfg, trained.dataset
-    data = eval_data(dataset, split, cfg.model.max_len)
+    data = with_context(eval_data(dataset, split, cfg.model.max_len), eval_tables(cfg, dataset))
     options = EvalOptions(
         exclude_seen=not include_seen,
         num_sampled_negatives=sampled,
@@ -46,7 +47,7 @@ def evaluate_workdir(
     )
     score = jax.jit(functools.partial(score_step, graphdef=trained.graphdef))
     result, top = evaluate(
-        lambda h, u: score(trained.params, h, u), data, dataset.num_items, options
+        lambda h, u, *c: score(trained.params, h, u, *c), data, dataset.num_items, options
     )
     popularity = dataset.item_popularity(split).astype(np.float32)
     mostpop, _ = evaluate(

@@ -113,8 +113,8 @@ def evaluate(
     """Ranks every user's target and aggregates the metrics.
 
     Args:
-        score_fn: maps int32[B, L] histories and int32[B] user ids to
-            float[B, num_items + 1] scores.
+        score_fn: maps int32[B, L] histories and int32[B] user ids (and, when
+            ``data.context`` is set, int32[B, L, F] context) to float[B, num_items + 1] scores.
         data: evaluation arrays from ``data_pipeline.pipeline.eval_data``.
         num_items: catalogue size (padding excluded).
         options: protocol settings.
@@ -148,9 +148,13 @@ def evaluate(
         width = min(
             data.histories.shape[1], max(16, 1 << (int(lengths[idx].max()) - 1).bit_length())
         )
+        extra = ()
+        if data.context is not None:
+            extra = (jnp.asarray(_padded(data.context[idx, -width:], bs)),)
         scores = score_fn(
             jnp.asarray(_padded(data.histories[idx, -width:], bs)),
             jnp.asarray(_padded(data.users[idx], bs)),
+            *extra,
         )
         r, c, t = rank_batch(
             scores,
@@ -180,8 +184,8 @@ def popularity_score_fn(popularity: np.ndarray) -> ScoreFn:
     """MostPop: every user gets the training-popularity vector float[I] as scores."""
     pop = jnp.asarray(popularity, dtype=jnp.float32)
 
-    def score(histories: Array, users: Array | None = None) -> Array:
-        del users
+    def score(histories: Array, users: Array | None = None, context: Array | None = None) -> Array:
+        del users, context
         return jnp.broadcast_to(pop, (histories.shape[0], pop.shape[0]))
 
     return score

@@ -9,12 +9,15 @@ from jaxrec.models.hybrid import HybridSASRec
 from jaxrec.models.mf import MatrixFactorization
 from jaxrec.models.rnn import RecurrentEncoder
 from jaxrec.models.sasrec import SASRec
+from jaxrec.models.sasrec_context import ContextSASRec, ContextTextSASRec
 from jaxrec.models.sasrec_text import TextSASRec
 from jaxrec.models.txl import TransformerXL
 
 MODELS = {
     "sasrec": SASRec,
     "sasrec_text": TextSASRec,
+    "sasrec_context": ContextSASRec,
+    "sasrec_text_context": ContextTextSASRec,
     "txl": TransformerXL,
     "hybrid": HybridSASRec,
     "bert4rec": BERT4Rec,

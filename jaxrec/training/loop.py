@@ -15,11 +15,12 @@ from tensorboardX import SummaryWriter
 from tqdm.auto import tqdm
 
 from data_pipeline.dataset import PreparedDataset
-from data_pipeline.pipeline import EvalData, eval_data
+from data_pipeline.pipeline import EvalData, eval_data, with_context
 from jaxrec import distributed, sharding
 from jaxrec.atomic_io import write_json
 from jaxrec.checkpoint import Checkpointer
 from jaxrec.config import TrainConfig
+from jaxrec.context_features import eval_tables
 from jaxrec.evaluation import EvalOptions, evaluate
 from jaxrec.training import setup
 from jaxrec.training.state import abstract_like
@@ -78,7 +79,9 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
     validate = Validator(
         cfg=cfg,
         score_fn=jax.jit(functools.partial(score_step, graphdef=parts.graphdef)),
-        data=eval_data(dataset, "valid", cfg.model.max_len),
+        data=with_context(
+            eval_data(dataset, "valid", cfg.model.max_len), eval_tables(cfg, dataset)
+        ),
         num_items=dataset.num_items,
         ckpt=ckpt,
         writer=writer,
@@ -149,7 +152,7 @@ class Validator:
             exclude_seen=self.cfg.eval.exclude_seen, batch_size=self.cfg.eval.batch_size
         )
         result, _ = evaluate(
-            lambda h, u: self.score_fn(params, h, u),
+            lambda h, u, *c: self.score_fn(params, h, u, *c),
             self.data,
             self.num_items,
             options,

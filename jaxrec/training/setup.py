@@ -56,7 +56,13 @@ def init_state(parts: ModelParts, tx, seed: int) -> TrainState:
 
 
 def train_iterator(cfg: config_lib.TrainConfig, dataset: PreparedDataset):
-    """The checkpointable grain iterator over endless shuffled training batches."""
+    """The checkpointable grain iterator over endless shuffled training batches.
+
+    Context models and sentiment loss weights add ``context`` / ``weights`` to each batch
+    (``jaxrec.context_features``).
+    """
+    from jaxrec.context_features import CONTEXT_MODELS, context_tables
+
     return iter(
         train_dataset(
             dataset,
@@ -66,6 +72,9 @@ def train_iterator(cfg: config_lib.TrainConfig, dataset: PreparedDataset):
             prefetch_threads=cfg.data.prefetch_threads,
             bucket_lengths=cfg.data.length_buckets,
             random_windows=cfg.data.random_windows,
+            context=context_tables(cfg, dataset),
+            sentiment_weight=cfg.loss.sentiment_weight,
+            include_context=cfg.model.name in CONTEXT_MODELS,
         )
     )
 

@@ -10,6 +10,7 @@ from jaxrec.config import LossConfig
 from jaxrec.losses import compute_loss
 from jaxrec.training.state import TrainState
 from jaxrec.types import Array, Batch, Metrics
+from jaxrec.weighted_loss import weighted_cross_entropy
 
 
 def train_step(
@@ -27,7 +28,8 @@ def train_step(
     Args:
         state: current state.
         batch: ``inputs`` and ``targets``, int32[B, L] (0 = padding / no target), and
-            ``users`` int32[B].
+            ``users`` int32[B]; optionally ``context`` int32[B, L, F] (passed to the model)
+            and ``weights`` float[B, L] per-target loss weights (``weighted_cross_entropy``).
         log_prior: float[I] log proposal over items (used by sampled softmax only).
         graphdef: the model structure from ``nnx.split``.
         tx: optimizer.
@@ -45,8 +47,13 @@ def train_step(
     def loss_fn(params):
         model = nnx.merge(graphdef, params)
         inputs, targets = model.training_pair(batch["inputs"], batch["targets"], masking_key)
-        hidden = model.encode(inputs, key=dropout_key, users=batch["users"])
+        extra = {"context": batch["context"]} if "context" in batch else {}
+        hidden = model.encode(inputs, key=dropout_key, users=batch["users"], **extra)
         table = model.item_table()
+        if "weights" in batch:
+            return weighted_cross_entropy(
+                hidden, table, targets, batch["weights"], targets_per_batch
+            )
         return compute_loss(
             loss_cfg, hidden, table, targets, negatives_key, log_prior, targets_per_batch
         )
@@ -60,7 +67,18 @@ def train_step(
 
 
 def score_step(
-    params: nnx.State, histories: Array, users: Array, *, graphdef: nnx.GraphDef
+    params: nnx.State,
+    histories: Array,
+    users: Array,
+    context: Array | None = None,
+    *,
+    graphdef: nnx.GraphDef,
 ) -> Array:
-    """float[B, I] next-item scores for int32[B, L] histories of int32[B] users."""
-    return nnx.merge(graphdef, params).score_all(histories, users)
+    """float[B, I] next-item scores for int32[B, L] histories of int32[B] users.
+
+    ``context`` (int32[B, L, F]) is passed only to context models (``sasrec_context``).
+    """
+    model = nnx.merge(graphdef, params)
+    if context is None:
+        return model.score_all(histories, users)
+    return model.score_all(histories, users, context=context)
