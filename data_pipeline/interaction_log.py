@@ -21,6 +21,7 @@ class InteractionLog:
         given_split: only for data that arrive already split (RecBole `.train/.valid/.test`):
             raw user id -> `{"n_train": int, "n_valid": 0 | 1, "n_test": 0 | 1}`; None otherwise.
         inputs: every file that was read, in reading order (hashed into the manifest).
+        devices: device / location per interaction (a context feature), or None.
     """
 
     users: list[str]
@@ -32,12 +33,13 @@ class InteractionLog:
     user_info: dict[str, dict] = dataclasses.field(default_factory=dict)
     given_split: dict[str, dict[str, int]] | None = None
     inputs: list[pathlib.Path] = dataclasses.field(default_factory=list)
+    devices: list[str] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.users)
         if len(self.items) != n:
             raise ValueError(f"{len(self.items)} items for {n} users")
-        for name in ("timestamps", "ratings", "reviews"):
+        for name in ("timestamps", "ratings", "reviews", "devices"):
             column = getattr(self, name)
             if column is not None and len(column) != n:
                 raise ValueError(f"{len(column)} {name} for {n} interactions")

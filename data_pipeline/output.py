@@ -112,6 +112,7 @@ def _user_record(table: SequenceTable, user: int) -> UserRecord:
         n_valid=int(table.n_valid[user]),
         n_test=int(table.n_test[user]),
         reviews=None if table.reviews is None else table.reviews[start:end],
+        devices=None if table.devices is None else table.devices[start:end],
     )
 
 

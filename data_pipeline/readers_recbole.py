@@ -4,7 +4,8 @@ Two layouts are understood:
 
 * plain `<name>.inter` with a typed header such as
   `user_id:token  item_id:token  rating:float  timestamp:float` (tab separated); timestamps are
-  truncated to int64 seconds, other columns are ignored;
+  truncated to int64 seconds; a `device` or `location` column (any type) becomes the
+  per-interaction device/location context column; other columns are ignored;
 * pre-split `<name>.train.inter / .valid.inter / .test.inter` with header
   `user_id:token  item_id_list:token_seq  item_id:token` (UniSRec / Recformer downloads).
 
@@ -194,6 +195,9 @@ def _plain_log(table: _Table) -> InteractionLog:
     if "rating" in col:
         values = [parse_float(f[col["rating"]], path, n, "rating") for n, f in table.rows]
         log.ratings = np.asarray(values, dtype=np.float32)
+    slot = next((name for name in ("device", "location") if name in col), None)
+    if slot is not None:
+        log.devices = [fields[col[slot]].strip() for _, fields in table.rows]
     return log
 
 

@@ -5,9 +5,10 @@ One record per user, `msgpack.packb` of a dict (keys in this order):
     {"user": int, "items": bytes (int32 LE), "timestamps": bytes (int64 LE) or b"",
      "ratings": bytes (float32 LE) or b"", "n_train": int, "n_valid": 0|1, "n_test": 0|1}
 
-plus `"reviews": [str, ...]` only when the source has review text. `items` is the user's full
-chronological sequence of internal item ids (1..I); the first `n_train` items are training data,
-the validation target is `items[n_train]` (when `n_valid`), the test target is
+plus `"reviews": [str, ...]` only when the source has review text, and `"devices": [str, ...]`
+only when it has a per-interaction device / location column (context features). `items` is the
+user's full chronological sequence of internal item ids (1..I); the first `n_train` items are
+training data, the validation target is `items[n_train]` (when `n_valid`), the test target is
 `items[n_train + n_valid]` (when `n_test`).
 """
 
@@ -32,6 +33,7 @@ class UserRecord:
         n_valid: 1 if `items[n_train]` is the validation target, else 0.
         n_test: 1 if `items[n_train + n_valid]` is the test target, else 0.
         reviews: N review texts, or None when the source has none.
+        devices: N device / location values, or None when the source has none.
     """
 
     user: int
@@ -42,6 +44,7 @@ class UserRecord:
     n_valid: int
     n_test: int
     reviews: list[str] | None = None
+    devices: list[str] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.items)
@@ -52,7 +55,7 @@ class UserRecord:
                 f"n_train={self.n_train} + n_valid={self.n_valid} + n_test={self.n_test} "
                 f"!= {n} items"
             )
-        for name in ("timestamps", "ratings", "reviews"):
+        for name in ("timestamps", "ratings", "reviews", "devices"):
             column = getattr(self, name)
             if column is not None and len(column) != n:
                 raise ValueError(f"{len(column)} {name} for {n} items")
@@ -79,6 +82,8 @@ def encode_user_record(record: UserRecord) -> bytes:
     }
     if record.reviews is not None:
         payload["reviews"] = list(record.reviews)
+    if record.devices is not None:
+        payload["devices"] = list(record.devices)
     return msgpack.packb(payload, use_bin_type=True)
 
 
@@ -97,6 +102,7 @@ def decode_user_record(data: bytes) -> UserRecord:
         n_valid=payload["n_valid"],
         n_test=payload["n_test"],
         reviews=payload.get("reviews"),
+        devices=payload.get("devices"),
     )
 
 

@@ -37,6 +37,7 @@ class SequenceTable:
         ratings: float32[N] or None.
         reviews: N review texts or None.
         n_train: int64[U]; n_valid, n_test: int64[U] with values 0 or 1.
+        devices: N device / location values or None.
     """
 
     user_raw: list[str]
@@ -49,6 +50,7 @@ class SequenceTable:
     n_train: np.ndarray
     n_valid: np.ndarray
     n_test: np.ndarray
+    devices: list[str] | None = None
 
     @property
     def num_users(self) -> int:
@@ -188,4 +190,5 @@ def build_sequences(
         n_train=n_train,
         n_valid=n_valid,
         n_test=n_test,
+        devices=None if log.devices is None else [log.devices[p] for p in positions],
     )

@@ -179,7 +179,7 @@ def cmd_train(args) -> int:
     if args.max_minutes is not None:
         extra["max_minutes"] = args.max_minutes
     cfg = config_lib.dataclasses.replace(cfg, **extra)
-    if cfg.model.name == "sasrec_text":
+    if cfg.model.name in ("sasrec_text", "sasrec_text_context"):
         from jaxrec.text.features import resolve_text_config
 
         cfg = resolve_text_config(cfg, args.data, args.workdir)

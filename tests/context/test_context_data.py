@@ -87,3 +87,23 @@ def test_eval_context_ends_at_the_history(amazon_prepared, split):
     rows = tables.events[tables.offsets[user] : tables.offsets[user] + end][-8:]
     np.testing.assert_array_equal(data.context[i, -len(rows) :, : schema.NUM_EVENT], rows)
     assert with_context(data, None) is data
+
+
+def test_device_column_from_recbole_atomic_fills_the_device_slot(tmp_path):
+    from data_pipeline.prepare import prepare
+
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    rows = ["user_id:token\titem_id:token\ttimestamp:float\tdevice:token"]
+    for user in range(6):
+        for k in range(5):
+            device = ("phone", "tv", "web")[(user + k) % 3]
+            rows.append(f"u{user}\ti{(user + k) % 7}\t{1_000_000 + 3600 * k}\t{device}")
+    (folder / "Dev.inter").write_text("\n".join(rows) + "\n")
+    prepare("recbole-atomic", folder, tmp_path / "prepared")
+    ds = PreparedDataset.open(tmp_path / "prepared")
+    rec = _record(ds, 0)
+    assert rec.devices == ["phone", "tv", "web", "phone", "tv"]
+    tables = ctx.build_context_tables(ds)
+    device = tables.events[: len(rec.items), schema.column_index("device")]
+    np.testing.assert_array_equal(device, [1, 2, 3, 1, 2])  # sorted vocabulary: phone, tv, web
