@@ -36,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
         help="hold this share of items out of training (their events become test targets)",
     )
     prep.add_argument("--seed", type=int, default=0, help="seed of the cold-item draw")
+    prep.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process; ray: parallel on a Ray cluster (same output files)",
+    )
+    prep.add_argument("--ray-address", default=None, help="Ray cluster (default: start one)")
+    prep.add_argument("--ray-cpus", type=int, default=None, help="CPUs of a started cluster")
     down = data_sub.add_parser("download", help="fetch a public dataset (checksum-verified)")
     down.add_argument("name", choices=("movielens-1m", "movielens-100k"))
     down.add_argument("--out", required=True, type=pathlib.Path)
@@ -130,7 +138,20 @@ def cmd_prepare(args) -> int:
     """``jaxrec data prepare``."""
     from data_pipeline.prepare import prepare
 
-    if args.cold_items is not None:
+    if args.engine == "ray":
+        if args.cold_items is not None:
+            raise ValueError("--engine ray does not support --cold-items; use --engine local")
+        from data_pipeline.ray_prepare import prepare_ray
+
+        manifest = prepare_ray(
+            args.source,
+            args.input,
+            args.out,
+            address=args.ray_address,
+            num_cpus=args.ray_cpus,
+            kcore=args.kcore,
+        )
+    elif args.cold_items is not None:
         from data_pipeline.cold_items import prepare_with_cold_items
 
         manifest = prepare_with_cold_items(

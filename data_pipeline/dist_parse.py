@@ -1,0 +1,228 @@
+"""Parsing one chunk of an interaction file into per-user-partition columns (Ray-free).
+
+Every parser here reproduces, line for line, the loop of the single-machine reader it names
+(same skipping of blank lines, same canonical ids, same checks in the same order), so the two
+engines read the same interactions and raise the same `DataFormatError`. Records are routed to
+user partitions by a stable hash of the raw user id (`partition_of`), and each record carries
+its index within the chunk, which the driver turns into a global file-order index.
+
+| kind       | sources          | single-machine loop                        |
+|------------|------------------|--------------------------------------------|
+| `pairs`    | `sasrec-txt`     | `readers_text.read_sasrec_txt`             |
+| `sequence` | `s3rec-txt`      | `readers_text.read_s3rec_txt`              |
+| `ratings`  | `movielens`      | `readers_movielens._read_ratings`          |
+| `amazon`   | `amazon-reviews` | `readers_amazon.read_amazon_reviews`       |
+"""
+
+import dataclasses
+import json
+import zlib
+
+import numpy as np
+
+from data_pipeline.dist_chunks import Chunk, iter_chunk_lines
+from data_pipeline.errors import DataFormatError
+from data_pipeline.line_reader import parse_float, parse_int, split_fields
+
+# Private helpers of the readers: the engine must check fields exactly as they do.
+from data_pipeline.readers_amazon import _optional_text, _required, review_text
+from data_pipeline.readers_movielens import RATING_COLUMNS
+from data_pipeline.readers_text import _PAIR_COLUMNS
+
+
+@dataclasses.dataclass
+class Columns:
+    """Interactions of one piece, in file order.
+
+    Attributes:
+        users: raw user id per record.
+        items: raw item id per record.
+        index: int64[n] record index (within the chunk after parsing; in the whole file once
+            grouped), ascending.
+        timestamps: int64[n] or None.
+        ratings: float32[n] or None.
+        reviews: n review texts or None.
+    """
+
+    users: list[str]
+    items: list[str]
+    index: np.ndarray
+    timestamps: np.ndarray | None = None
+    ratings: np.ndarray | None = None
+    reviews: list[str] | None = None
+
+    def take(self, rows: np.ndarray) -> "Columns":
+        """The records at `rows` (int64 positions), in that order."""
+        pick = rows.tolist()
+        return Columns(
+            users=[self.users[r] for r in pick],
+            items=[self.items[r] for r in pick],
+            index=self.index[rows],
+            timestamps=None if self.timestamps is None else self.timestamps[rows],
+            ratings=None if self.ratings is None else self.ratings[rows],
+            reviews=None if self.reviews is None else [self.reviews[r] for r in pick],
+        )
+
+
+@dataclasses.dataclass
+class ChunkSummary:
+    """What the driver needs from a parsed chunk: sizes, or the first error.
+
+    Attributes:
+        lines: lines read (all of the chunk's lines unless `error`).
+        records: interactions parsed.
+        error: the first malformed line (line number relative to the chunk), or None.
+    """
+
+    lines: int
+    records: int
+    error: DataFormatError | None = None
+
+
+def partition_of(user: str, num_partitions: int) -> int:
+    """Stable partition of a raw user id (the same in every process, unlike `hash`)."""
+    return zlib.crc32(user.encode("utf-8")) % num_partitions
+
+
+class _Rows:
+    """Column lists being filled by a parser, plus the number of lines seen."""
+
+    def __init__(self, timestamps: bool, ratings: bool, reviews: bool) -> None:
+        self.lines = 0
+        self.users: list[str] = []
+        self.items: list[str] = []
+        self.timestamps: list[int] | None = [] if timestamps else None
+        self.ratings: list[float] | None = [] if ratings else None
+        self.reviews: list[str] | None = [] if reviews else None
+
+    def lines_of(self, chunk: Chunk, **kwargs):
+        for lineno, text in iter_chunk_lines(chunk, **kwargs):
+            self.lines = lineno
+            yield lineno, text
+
+    def columns(self) -> Columns:
+        return Columns(
+            users=self.users,
+            items=self.items,
+            index=np.arange(len(self.users), dtype=np.int64),
+            timestamps=None if self.timestamps is None else np.asarray(self.timestamps, np.int64),
+            ratings=None if self.ratings is None else np.asarray(self.ratings, np.float32),
+            reviews=self.reviews,
+        )
+
+
+def _parse_pairs(chunk: Chunk, out: _Rows, options: dict) -> None:
+    path = chunk.path
+    canonical: dict[str, str] = {}
+    for lineno, text in out.lines_of(chunk, columns=_PAIR_COLUMNS):
+        fields = text.split()
+        if not fields:
+            continue
+        if len(fields) != 2:
+            field = _PAIR_COLUMNS[len(fields)] if len(fields) < 2 else None
+            problem = f"expected 2 whitespace-separated fields (user item), got {len(fields)}"
+            raise DataFormatError(path, lineno, field, problem)
+        user, item = canonical.get(fields[0]), canonical.get(fields[1])
+        if user is None:
+            user = canonical[fields[0]] = str(parse_int(fields[0], path, lineno, "user"))
+        if item is None:
+            item = canonical[fields[1]] = str(parse_int(fields[1], path, lineno, "item"))
+        out.users.append(user)
+        out.items.append(item)
+
+
+def _parse_sequence(chunk: Chunk, out: _Rows, options: dict) -> None:
+    path = chunk.path
+    for lineno, text in out.lines_of(chunk, columns=_PAIR_COLUMNS):
+        fields = text.split()
+        if not fields:
+            continue
+        if len(fields) < 2:
+            raise DataFormatError(path, lineno, "item", "missing field: user has no items")
+        user = str(parse_int(fields[0], path, lineno, "user"))
+        for position, token in enumerate(fields[1:], start=1):
+            out.items.append(str(parse_int(token, path, lineno, f"item[{position}]")))
+        out.users.extend([user] * (len(fields) - 1))
+
+
+def _parse_ratings(chunk: Chunk, out: _Rows, options: dict) -> None:
+    path, sep = chunk.path, options["sep"]
+    user_ids: dict[str, str] = {}
+    item_ids: dict[str, str] = {}
+    lines = out.lines_of(chunk, encoding=options["encoding"], sep=sep, columns=RATING_COLUMNS)
+    for lineno, text in lines:
+        if not text.strip():
+            continue
+        user, item, rating, ts = split_fields(text, sep, RATING_COLUMNS, path, lineno)
+        if user not in user_ids:
+            user_ids[user] = str(parse_int(user, path, lineno, "user"))
+        if item not in item_ids:
+            item_ids[item] = str(parse_int(item, path, lineno, "item"))
+        out.users.append(user_ids[user])
+        out.items.append(item_ids[item])
+        out.ratings.append(parse_float(rating, path, lineno, "rating"))
+        out.timestamps.append(parse_int(ts, path, lineno, "timestamp"))
+
+
+def _parse_amazon(chunk: Chunk, out: _Rows, options: dict) -> None:
+    path = chunk.path
+    for lineno, text in out.lines_of(chunk):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as e:
+            problem = f"invalid JSON: {e.msg} (column {e.colno})"
+            raise DataFormatError(path, lineno, None, problem) from e
+        if not isinstance(record, dict):
+            raise DataFormatError(path, lineno, None, "expected a JSON object")
+        out.users.append(_required(record, "reviewerID", str, path, lineno))
+        out.items.append(_required(record, "asin", str, path, lineno))
+        out.ratings.append(float(_required(record, "overall", (int, float), path, lineno)))
+        out.timestamps.append(_required(record, "unixReviewTime", int, path, lineno))
+        summary = _optional_text(record, "summary", path, lineno)
+        out.reviews.append(review_text(summary, _optional_text(record, "reviewText", path, lineno)))
+
+
+# kind -> (parser, has timestamps, has ratings, has reviews)
+PARSERS = {
+    "pairs": (_parse_pairs, False, False, False),
+    "sequence": (_parse_sequence, False, False, False),
+    "ratings": (_parse_ratings, True, True, False),
+    "amazon": (_parse_amazon, True, True, True),
+}
+
+
+def parse_chunk(
+    kind: str, chunk: Chunk, num_partitions: int, options: dict | None = None
+) -> tuple[ChunkSummary, ...]:
+    """Parses one chunk and splits its records by user partition.
+
+    Args:
+        kind: one of `PARSERS`.
+        chunk: the byte range to parse.
+        num_partitions: number of user partitions P.
+        options: parser options (`ratings`: `sep` and `encoding`).
+
+    Returns:
+        `(summary, piece_0, ..., piece_{P-1})`: the summary, then P `Columns` whose `index` is
+        the record's index within the chunk. On a malformed line the summary holds the error
+        and the pieces are empty (the driver raises it once it knows the line offset).
+    """
+    parser, timestamps, ratings, reviews = PARSERS[kind]
+    out = _Rows(timestamps, ratings, reviews)
+    try:
+        parser(chunk, out, options or {})
+    except DataFormatError as e:
+        empty = _Rows(timestamps, ratings, reviews).columns()
+        return (ChunkSummary(out.lines, 0, e), *([empty] * num_partitions))
+    columns = out.columns()
+    cache: dict[str, int] = {}
+    parts = np.empty(len(columns.users), dtype=np.int64)
+    for row, user in enumerate(columns.users):
+        part = cache.get(user)
+        if part is None:
+            part = cache[user] = partition_of(user, num_partitions)
+        parts[row] = part
+    pieces = [columns.take(np.flatnonzero(parts == p)) for p in range(num_partitions)]
+    return (ChunkSummary(out.lines, len(columns.users)), *pieces)

@@ -1,0 +1,126 @@
+"""Which file of each source the distributed engine splits, and the side files the driver reads.
+
+The interaction file is the large one and is parsed in chunks on the cluster; side files
+(titles, genres, demographics, attributes) are small and are read on the driver with the
+single-machine readers' own functions, in the same order, so `inputs` in the manifest and
+`items.jsonl` / `users.jsonl` come out identical.
+
+`recbole-atomic` is not supported: its pre-split layout rebuilds each user's sequence by
+chaining rows across three files, which is not a per-line parse.
+"""
+
+import logging
+import pathlib
+
+from data_pipeline.interaction_log import InteractionLog
+from data_pipeline.line_reader import require_dir, require_file
+
+# The single-machine readers' private side-file parsers, reused so both engines agree.
+from data_pipeline.readers_movielens import (
+    _add_melu_text,
+    _find_ml1m_ratings,
+    _read_ml1m_movies,
+    _read_ml1m_users,
+    _read_ml100k_genres,
+    _read_ml100k_items,
+    _read_ml100k_users,
+)
+from data_pipeline.readers_text import _find_items_tsv, _read_item_attributes, _read_items_tsv
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED = ("sasrec-txt", "s3rec-txt", "movielens", "amazon-reviews")
+
+
+def _text(path: pathlib.Path, kind: str) -> InteractionLog:
+    side = InteractionLog(users=[], items=[], inputs=[path])
+    if kind == "pairs":
+        tsv = _find_items_tsv(path)
+        if tsv is not None:
+            side.item_info = _read_items_tsv(tsv)
+            side.inputs.append(tsv)
+    else:
+        attributes = path.with_name(f"{path.stem}_item2attributes.json")
+        if attributes.is_file():
+            side.item_info = _read_item_attributes(attributes)
+            side.inputs.append(attributes)
+    return side
+
+
+def _ml1m(folder: pathlib.Path, ratings: pathlib.Path) -> InteractionLog:
+    side = InteractionLog(users=[], items=[], inputs=[ratings])
+    movies = folder / "movies.dat"
+    if movies.is_file():
+        side.item_info = _read_ml1m_movies(movies)
+        side.inputs.append(movies)
+    melu = folder / "movies_extrainfos_MeLU.dat"
+    if melu.is_file():
+        _add_melu_text(melu, side.item_info)
+        side.inputs.append(melu)
+    users = folder / "users.dat"
+    if users.is_file():
+        side.user_info = _read_ml1m_users(users)
+        side.inputs.append(users)
+    return side
+
+
+def _ml100k(folder: pathlib.Path, ratings: pathlib.Path) -> InteractionLog:
+    side = InteractionLog(users=[], items=[], inputs=[ratings])
+    items = folder / "u.item"
+    if items.is_file():
+        genre_path = folder / "u.genre"
+        genres = _read_ml100k_genres(genre_path) if genre_path.is_file() else None
+        if genres is None:
+            logger.warning("%s has no u.genre; item genres are left out", folder)
+        else:
+            side.inputs.append(genre_path)
+        side.item_info = _read_ml100k_items(items, genres)
+        side.inputs.append(items)
+    users = folder / "u.user"
+    if users.is_file():
+        side.user_info = _read_ml100k_users(users)
+        side.inputs.append(users)
+    return side
+
+
+_KINDS = {"sasrec-txt": "pairs", "s3rec-txt": "sequence", "amazon-reviews": "amazon"}
+_LATIN1 = "latin-1"
+
+
+def locate(source: str, input_path: pathlib.Path) -> tuple[pathlib.Path, str, dict]:
+    """The interaction file of `source`, its parser kind and parser options.
+
+    Raises:
+        ValueError: a source the distributed engine does not support.
+        DataFormatError: missing input.
+    """
+    if source not in SUPPORTED:
+        supported = ", ".join(SUPPORTED)
+        raise ValueError(
+            f"--engine ray does not support source {source!r} (supported: {supported}); "
+            "use --engine local"
+        )
+    if source != "movielens":
+        return require_file(input_path), _KINDS[source], {}
+    folder = require_dir(input_path)
+    if (folder / "u.data").is_file():
+        return folder / "u.data", "ratings", {"sep": "\t", "encoding": _LATIN1}
+    return _find_ml1m_ratings(folder), "ratings", {"sep": "::", "encoding": _LATIN1}
+
+
+def read_side(source: str, input_path: pathlib.Path, interactions: pathlib.Path) -> InteractionLog:
+    """A log without interactions: side information and `inputs`, as the reader fills them.
+
+    Read after the interactions, as the single-machine readers do, so that the first error
+    reported for a malformed input is the same.
+    """
+    if source == "sasrec-txt":
+        return _text(interactions, "pairs")
+    if source == "s3rec-txt":
+        return _text(interactions, "sequence")
+    if source == "amazon-reviews":
+        return InteractionLog(users=[], items=[], inputs=[interactions])
+    folder = pathlib.Path(input_path)
+    if interactions.name == "u.data":
+        return _ml100k(folder, interactions)
+    return _ml1m(folder, interactions)
