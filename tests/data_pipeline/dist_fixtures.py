@@ -5,6 +5,7 @@
 resolved input paths, which both engines read from the same place).
 """
 
+import gzip
 import json
 import pathlib
 
@@ -49,6 +50,14 @@ def make_amazon(folder: pathlib.Path) -> pathlib.Path:
     path = folder / "reviews.json"
     path.write_text(text.replace("\n", "\n\n", 1), encoding="utf-8")
     return path
+
+
+def make_amazon_gz(folder: pathlib.Path) -> pathlib.Path:
+    """The same reviews gzip-compressed (one chunk: gzip cannot be split)."""
+    path = make_amazon(folder)
+    gz = folder / "reviews.json.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes(), mtime=0))
+    return gz
 
 
 def make_movielens(folder: pathlib.Path, release: str) -> pathlib.Path:

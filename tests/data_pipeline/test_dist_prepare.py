@@ -18,6 +18,7 @@ CASES = {
     "sasrec-txt": fx.make_sasrec,
     "s3rec-txt": fx.make_s3rec,
     "amazon-reviews": fx.make_amazon,
+    "amazon-gz": fx.make_amazon_gz,
     "movielens": lambda folder: fx.make_movielens(folder, "ml-1m"),
     "ml-100k": lambda folder: fx.make_movielens(folder, "ml-100k"),
 }
@@ -34,7 +35,7 @@ def both(tmp_path, source, path, parallelism=3, **kwargs):
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("kcore", [None, 2])
 def test_identical_files(tmp_path, case, kcore):
-    source = "movielens" if case == "ml-100k" else case
+    source = {"ml-100k": "movielens", "amazon-gz": "amazon-reviews"}.get(case, case)
     path = CASES[case](tmp_path / "in")
     if case == "ml-100k" and kcore:  # nothing survives: both engines must say so
         dist = lambda *a, **k: prepare_distributed(*a, executor=SerialExecutor(), **k)
@@ -80,6 +81,7 @@ def test_id_order_numeric_ties_by_first_appearance():
         ("sasrec-txt", "1 2\n" * 40 + "3\n", "seq.txt:41: item: expected 2 whitespace"),
         ("sasrec-txt", "", "seq.txt: file is empty"),
     ],
+    ids=["bad-int", "missing-field", "empty"],
 )
 def test_same_error_as_reader(tmp_path, source, content, message):
     path = tmp_path / "seq.txt"
