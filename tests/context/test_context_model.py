@@ -155,3 +155,25 @@ def test_context_switches_parse_and_round_trip():
         config_lib.LossConfig(name="bce", sentiment_weight=0.5)
     with pytest.raises(ValueError, match="sentiment_weight"):
         config_lib.LossConfig(sentiment_weight=1.5)
+
+
+@pytest.mark.slow
+def test_text_context_model_attends_to_text_keys_causally(tmp_path):
+    from tests.text.conftest import fake_features
+
+    features = fake_features(tmp_path / "f.npz", I, cold=[3], dim=16)
+    cfg = dataclasses.replace(
+        BASE,
+        name="sasrec_text_context",
+        text_features=str(features),
+        context=ContextConfig(text=True, time=False, user=False, device=False),
+    )
+    model = build_model(cfg, I, seed=0)
+    ids, context = _inputs()
+    later = ids.at[:, 5:].set(7)
+    a = model.encode(ids, context=jnp.asarray(context))
+    b = model.encode(later, context=jnp.asarray(context))
+    assert a.shape == (2, L, 9)  # D + the log-mask column
+    np.testing.assert_allclose(a[:, :5], b[:, :5], rtol=1e-5, atol=1e-6)
+    assert model.score_all(ids, context=jnp.asarray(context)).shape == (2, I + 1)
+    assert model.cross is not None  # text keys alone turn the cross-attention on
