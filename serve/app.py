@@ -198,7 +198,10 @@ def build_app(
     @app.get("/readyz", response_model=HealthBody, responses={503: {"model": ErrorBody}})
     async def readyz() -> HealthBody:
         return HealthBody(
-            status="ready", model_version=service.model_version, backend=service.backend_name
+            status="ready",
+            model_version=service.model_version,
+            backend=service.backend_name,
+            cold_start=service.cold_start,
         )
 
     if isinstance(metrics, PrometheusMetrics):

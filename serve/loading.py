@@ -31,7 +31,12 @@ def load_service(settings: ServeSettings) -> RecommendService:
     if not settings.model_dir:
         raise ValueError("model_dir: no export directory given")
     start = time.perf_counter()
-    backend = load_backend(settings.model_dir, settings.backend, num_threads=settings.num_threads)
+    backend = load_backend(
+        settings.model_dir,
+        settings.backend,
+        num_threads=settings.num_threads,
+        cold_start_max_items=settings.cold_start_max_items,
+    )
     name = getattr(backend, "name", None) or settings.backend or "unknown"
     service = RecommendService(
         backend,

@@ -36,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="RAY_SERVE_THROUGHPUT_OPTIMIZED=1: direct ingress, no proxy hop",
     )
     parser.add_argument("--num-threads", type=int, default=None, help="onnxruntime threads")
+    parser.add_argument(
+        "--cold-start-max-items",
+        type=int,
+        default=None,
+        help="MAML exports, jax backend: adapt histories of 1..N items (0 = off; "
+        "default: the export's cold_start.max_history_items)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> ServeSettings:
@@ -54,6 +61,8 @@ def settings_from_args(args: argparse.Namespace) -> ServeSettings:
         values["token"] = args.token
     if getattr(args, "num_threads", None) is not None:
         values["num_threads"] = args.num_threads
+    if getattr(args, "cold_start_max_items", None) is not None:
+        values["cold_start_max_items"] = args.cold_start_max_items
     if getattr(args, "throughput_optimized", False):
         values["throughput_optimized"] = True
     return ServeSettings.from_mapping(values).with_env()

@@ -42,6 +42,10 @@ class RecommendResponse(BaseModel):
 
     items: list[ScoredItem]
     model_version: str
+    adapted: bool = Field(
+        default=False,
+        description="the history was short and the model adapted to it (MAML cold start)",
+    )
 
 
 class ItemInfo(BaseModel):
@@ -59,9 +63,22 @@ class ErrorBody(BaseModel):
     field: str | None = None
 
 
+class ColdStartInfo(BaseModel):
+    """Whether this server adapts short histories (``/readyz``)."""
+
+    method: str
+    available: bool
+    max_history_items: int
+    detail: str
+
+
 class HealthBody(BaseModel):
-    """``/healthz`` and ``/readyz`` answer."""
+    """``/healthz`` and ``/readyz`` answer.
+
+    ``cold_start`` (``/readyz``) is null when the model has no cold-start adaptation.
+    """
 
     status: str
     model_version: str | None = None
     backend: str | None = None
+    cold_start: ColdStartInfo | None = None

@@ -65,12 +65,16 @@ class ItemIndex:
 
 @dataclasses.dataclass(frozen=True)
 class Prepared:
-    """One validated request, ready for the model: history int32[max_len], exclude, k."""
+    """One validated request, ready for the model: history int32[max_len], exclude, k.
+
+    ``adapted``: the backend adapts this history (cold start) before scoring it.
+    """
 
     history: np.ndarray
     exclude_seen: bool
     k: int
     truncated: int
+    adapted: bool = False
 
 
 class RecommendService:
@@ -98,6 +102,9 @@ class RecommendService:
         self.max_len = int(backend.max_len)
         self.max_k = min(int(backend.k_max), items.num_items)
         self.model_version = model_version(backend.metadata)
+        # Set by backends of models with cold-start adaptation (jaxrec.export.runtime).
+        self.cold_start = getattr(backend, "cold_start", None)
+        self._adapted_rows = getattr(backend, "adapted_rows", None)
 
     def prepare(self, req: RecommendRequest) -> Prepared:
         """Checks ``k`` and ``history`` and pads the most recent ``max_len`` items.
@@ -134,7 +141,8 @@ class RecommendService:
                 f"history[{first}]",
                 f"{len(unknown)} unknown item id(s) in history: {shown}",
             )
-        return Prepared(ids, req.exclude_seen, req.k, offset)
+        adapted = self._adapted_rows is not None and bool(self._adapted_rows(ids[None])[0])
+        return Prepared(ids, req.exclude_seen, req.k, offset, adapted)
 
     def respond(self, prepared: Prepared, ids: np.ndarray, scores: np.ndarray) -> RecommendResponse:
         """Maps one row of model output (int32[k_max], float32[k_max]) to the response.
@@ -155,7 +163,9 @@ class RecommendService:
                     title=self.items.titles[internal],
                 )
             )
-        return RecommendResponse(items=out, model_version=self.model_version)
+        return RecommendResponse(
+            items=out, model_version=self.model_version, adapted=prepared.adapted
+        )
 
     def item(self, original: str) -> ItemInfo:
         """``GET /v1/items/{id}``.
@@ -184,16 +194,21 @@ class RecommendService:
         """Calls the model on batch sizes 1, 2, 4, ... up to ``max_batch_size``.
 
         The jax backend compiles one program per power-of-two batch bucket; doing it here keeps
-        compilation out of the first requests.
+        compilation out of the first requests. With cold-start adaptation, short (adapted) and
+        full (un-adapted) histories are warmed separately: each has its own programs.
         """
-        row = np.zeros(self.max_len, np.int32)
-        row[-1] = 1
-        size = 1
-        while True:
-            self.score_batch([Prepared(row, True, 1, 0)] * min(size, max_batch_size))
-            if size >= max_batch_size:
-                break
-            size *= 2
+        short = np.zeros(self.max_len, np.int32)
+        short[-1] = 1
+        rows = [short]
+        if self.cold_start and self.cold_start.get("available"):
+            rows.append(np.ones(self.max_len, np.int32))
+        for row in rows:
+            size = 1
+            while True:
+                self.score_batch([Prepared(row, True, 1, 0)] * min(size, max_batch_size))
+                if size >= max_batch_size:
+                    break
+                size *= 2
 
 
 def model_version(metadata: dict) -> str:

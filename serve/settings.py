@@ -37,6 +37,8 @@ class ServeSettings:
         num_cpus: CPUs reserved per replica.
         num_threads: onnxruntime intra-op threads (None = its default, one per core).
         access_log: Ray Serve's per-request access log (off: it costs throughput).
+        cold_start_max_items: MAML exports on the jax backend adapt histories of 1..N items
+            before scoring them; None = the export's ``cold_start.max_history_items``, 0 = off.
         throughput_optimized: ``jaxrec serve`` sets ``RAY_SERVE_THROUGHPUT_OPTIMIZED=1`` before
             starting Ray (direct ingress: the replica answers HTTP itself, no proxy hop).
     """
@@ -58,6 +60,7 @@ class ServeSettings:
     num_cpus: float = 1.0
     num_threads: int | None = None
     access_log: bool = False
+    cold_start_max_items: int | None = None
     throughput_optimized: bool = False
 
     def __post_init__(self):
@@ -70,6 +73,8 @@ class ServeSettings:
             raise ValueError(
                 f"batch_wait_timeout_s: must be in [0, 1], got {self.batch_wait_timeout_s}"
             )
+        if self.cold_start_max_items is not None and self.cold_start_max_items < 0:
+            raise ValueError(f"cold_start_max_items: must be >= 0, got {self.cold_start_max_items}")
         if self.max_ongoing_requests < self.max_batch_size:
             raise ValueError("max_ongoing_requests: must be >= max_batch_size")
 

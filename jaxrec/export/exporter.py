@@ -64,10 +64,15 @@ def export_run(
     if out.exists() and not overwrite:
         raise ExportError(f"{out}: already exists (pass --overwrite to replace it)")
 
+    from jaxrec.export import cold_start
     from jaxrec.models import USER_MODELS
     from jaxrec.training.setup import load_trained
 
-    trained = load_trained(workdir, data_dir)
+    cold = None
+    if cold_start.is_meta_run(workdir):  # MAML: base model + adapter; jax can adapt at serving
+        trained, cold = cold_start.load_meta_trained(workdir, data_dir)
+    else:
+        trained = load_trained(workdir, data_dir)
     cfg, dataset = trained.cfg, trained.dataset
     if cfg.model.name in USER_MODELS:
         raise ExportError(f"model.name={cfg.model.name!r}: needs user ids; only history models")
@@ -101,6 +106,8 @@ def export_run(
             "valid": trained.meta.get("valid"),
         },
     }
+    if cold is not None:
+        metadata["cold_start"] = cold
     with staging_dir(out, overwrite=overwrite) as tmp:
         shutil.copyfile(dataset.directory / ITEMS_FILE, tmp / ITEMS_FILE)
         extra = _write_format(fmt, tmp, graphdef, params, k, cfg.model.max_len, trt_options)

@@ -34,7 +34,16 @@ def load_params(directory: pathlib.Path, metadata: dict) -> tuple[nnx.GraphDef, 
         ExportError: the parameters do not fit the model described by the metadata.
     """
     cfg = config_lib.from_dict(metadata["train_config"])
-    abstract = nnx.eval_shape(lambda: build_model(cfg.model, metadata["num_items"], seed=0))
+
+    def build():
+        model = build_model(cfg.model, metadata["num_items"], seed=0)
+        if metadata.get("cold_start"):  # a MAML run: base model + meta-learned adapter
+            from jaxrec.export.cold_start import wrap
+
+            model = wrap(model, cfg.model.embed_dim)
+        return model
+
+    abstract = nnx.eval_shape(build)
     graphdef, state = nnx.split(abstract)
     path = directory / PARAMS_FILE
     restored = serialization.msgpack_restore(path.read_bytes())
@@ -52,23 +61,35 @@ def _bucket(batch: int) -> int:
     return 1 << max(batch - 1, 0).bit_length()
 
 
+def pad_to_bucket(histories: np.ndarray, exclude_seen: np.ndarray):
+    """(int32[P, L], bool[P]): rows padded with empty histories up to P = next power of two."""
+    batch = histories.shape[0]
+    padded = _bucket(batch)
+    if padded != batch:
+        histories = np.concatenate(
+            [histories, np.zeros((padded - batch, histories.shape[1]), histories.dtype)]
+        )
+        exclude_seen = np.concatenate([exclude_seen, np.zeros(padded - batch, bool)])
+    return histories, exclude_seen
+
+
 class JaxScorer:
-    """Jitted scoring of a ``jax`` export: numpy in, numpy out."""
+    """Jitted scoring of a ``jax`` export: numpy in, numpy out.
+
+    Attributes:
+        graphdef: the inference model's structure.
+        params: its parameters, on the default device.
+    """
 
     def __init__(self, directory: pathlib.Path, metadata: dict):
         """Restores the parameters onto the default device and jits the scoring fn."""
-        graphdef, params = load_params(directory, metadata)
-        self._params = jax.device_put(params)
-        self._score = jax.jit(make_scoring_fn(graphdef, int(metadata["k_max"])))
+        self.graphdef, params = load_params(directory, metadata)
+        self.params = jax.device_put(params)
+        self._score = jax.jit(make_scoring_fn(self.graphdef, int(metadata["k_max"])))
 
     def __call__(self, histories: np.ndarray, exclude_seen: np.ndarray):
         """(int32[B, K], float32[B, K]) for int32[B, L] and bool[B]."""
         batch = histories.shape[0]
-        padded = _bucket(batch)
-        if padded != batch:
-            histories = np.concatenate(
-                [histories, np.zeros((padded - batch, histories.shape[1]), histories.dtype)]
-            )
-            exclude_seen = np.concatenate([exclude_seen, np.zeros(padded - batch, bool)])
-        ids, scores = self._score(self._params, histories, exclude_seen)
+        histories, exclude_seen = pad_to_bucket(histories, exclude_seen)
+        ids, scores = self._score(self.params, histories, exclude_seen)
         return np.asarray(ids)[:batch], np.asarray(scores)[:batch]

@@ -27,12 +27,19 @@ Interface (stable; ``serve/`` depends on it):
   score ``-inf``: drop entries with a non-finite score (or id 0) before answering.
 * ``pad_history(items, max_len) -> int32[max_len]``: keeps the most recent ``max_len``
   internal ids and left-pads with 0.
+* ``Backend.cold_start``: None for exports without cold-start adaptation; for a MAML export a
+  dict ``{"method", "available", "max_history_items", "detail"}``. Where ``available`` (the
+  ``jax`` backend), ``recommend`` adapts the rows that ``adapted_rows(histories) -> bool[B]``
+  marks (1..max_history_items items, ``jaxrec/export/cold_start.py``); other backends serve
+  every row un-adapted and say so in ``detail``. ``load_backend(..., cold_start_max_items=N)``
+  overrides the export's threshold (0 turns adaptation off).
 
 Backends are safe to call from one thread at a time; make one per replica.
 """
 
 from __future__ import annotations
 
+import logging
 import pathlib
 from collections.abc import Sequence
 from typing import Protocol
@@ -41,6 +48,7 @@ import numpy as np
 
 from jaxrec.export.artifact import ExportError, read_metadata
 
+log = logging.getLogger(__name__)
 BACKENDS = ("jax", "onnx", "savedmodel", "tensorrt")
 
 
@@ -72,15 +80,28 @@ def pad_history(items: Sequence[int], max_len: int) -> np.ndarray:
 class ScoringBackend:
     """A ``Backend`` around a format's scorer: validates inputs, handles empty batches."""
 
-    def __init__(self, name: str, metadata: dict, scorer):
-        """``scorer(int32[B, L], bool[B]) -> (int32[B, K], float32[B, K])`` for B >= 1."""
+    def __init__(self, name: str, metadata: dict, scorer, adapter=None, cold_start=None):
+        """``scorer(int32[B, L], bool[B]) -> (int32[B, K], float32[B, K])`` for B >= 1.
+
+        ``adapter`` (a ``cold_start.ColdStartAdapter``) scores the rows it marks instead;
+        ``cold_start`` describes it (see the module doc).
+        """
         self.name = name
         self.metadata = metadata
         self.max_len = int(metadata["max_len"])
         self.num_items = int(metadata["num_items"])
         self.k_max = int(metadata["k_max"])
         self.model_version = str(metadata.get("model_version", metadata["checksum"][:12]))
+        self.cold_start = cold_start
         self._scorer = scorer
+        self._adapter = adapter
+
+    def adapted_rows(self, histories: np.ndarray) -> np.ndarray:
+        """bool[B]: the int32[B, max_len] rows ``recommend`` adapts (all False without one)."""
+        histories = np.asarray(histories)
+        if self._adapter is None:
+            return np.zeros(histories.shape[0], bool)
+        return self._adapter.rows(histories)
 
     def recommend(
         self, histories: np.ndarray, exclude_seen: np.ndarray
@@ -105,11 +126,24 @@ class ScoringBackend:
             raise ValueError(f"histories: item ids must lie in 0..{self.num_items}")
         histories = np.ascontiguousarray(histories, dtype=np.int32)
         exclude_seen = np.ascontiguousarray(exclude_seen, dtype=bool)
-        return self._scorer(histories, exclude_seen)
+        adapt = self.adapted_rows(histories)
+        if not adapt.any():
+            return self._scorer(histories, exclude_seen)
+        ids = np.zeros((batch, self.k_max), np.int32)
+        scores = np.zeros((batch, self.k_max), np.float32)
+        ids[adapt], scores[adapt] = self._adapter(histories[adapt], exclude_seen[adapt])
+        rest = ~adapt
+        if rest.any():
+            ids[rest], scores[rest] = self._scorer(histories[rest], exclude_seen[rest])
+        return ids, scores
 
 
 def load_backend(
-    export_dir: str | pathlib.Path, backend: str | None = None, *, num_threads: int | None = None
+    export_dir: str | pathlib.Path,
+    backend: str | None = None,
+    *,
+    num_threads: int | None = None,
+    cold_start_max_items: int | None = None,
 ) -> Backend:
     """Verifies an export directory and loads it for scoring.
 
@@ -117,6 +151,8 @@ def load_backend(
         export_dir: written by ``jaxrec export``.
         backend: None (the export's own format) or one of ``BACKENDS``.
         num_threads: onnxruntime intra-op threads (None = its default).
+        cold_start_max_items: adapt histories of 1..N items (MAML exports, ``jax`` backend);
+            None = the export's ``cold_start.max_history_items``, 0 = never.
 
     Raises:
         ExportError: not an export, or the backend cannot serve this export.
@@ -127,7 +163,47 @@ def load_backend(
     name = backend or metadata["format"]
     if name not in BACKENDS:
         raise ExportError(f"backend {name!r}: expected one of {BACKENDS}")
-    return ScoringBackend(name, metadata, _scorer(name, directory, metadata, num_threads))
+    scorer = _scorer(name, directory, metadata, num_threads)
+    adapter, info = _cold_start(name, scorer, metadata, cold_start_max_items)
+    return ScoringBackend(name, metadata, scorer, adapter, info)
+
+
+def _cold_start(name: str, scorer, metadata: dict, max_items: int | None):
+    """(adapter or None, ``Backend.cold_start``) for a loaded scorer."""
+    cold = metadata.get("cold_start")
+    if not cold:
+        return None, None
+    max_items = int(cold["max_history_items"]) if max_items is None else int(max_items)
+    if max_items < 0:
+        raise ExportError(f"cold_start_max_items={max_items}: must be >= 0")
+    info = {"method": cold["method"], "available": False, "max_history_items": max_items}
+    if name != "jax":
+        info["detail"] = (
+            f"backend {name!r} cannot run jax.grad, so {cold['method']} cold-start adaptation "
+            "is unavailable: every history is scored by the un-adapted model (use the jax "
+            "backend on a jax export to adapt short histories)"
+        )
+        log.warning("%s", info["detail"])
+        return None, info
+    if max_items == 0:
+        info["detail"] = "adaptation turned off (cold_start_max_items=0)"
+        return None, info
+    from jaxrec.export.cold_start import ColdStartAdapter
+
+    adapter = ColdStartAdapter(
+        scorer.graphdef,
+        scorer.params,
+        cold,
+        max_items=max_items,
+        max_len=int(metadata["max_len"]),
+        k=int(metadata["k_max"]),
+    )
+    info["available"] = True
+    info["detail"] = (
+        f"histories of 1..{max_items} items are adapted with {cold['inner_steps']} "
+        f"{cold['method']} inner step(s) before scoring"
+    )
+    return adapter, info
 
 
 def _scorer(name: str, directory: pathlib.Path, metadata: dict, num_threads: int | None):

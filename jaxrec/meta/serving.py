@@ -20,7 +20,6 @@ import jax
 from flax import nnx
 
 from jaxrec.meta import maml
-from jaxrec.meta.cold_eval import load_run
 from jaxrec.meta.maml import InnerLoop
 from jaxrec.meta.params import ParamSplit
 from jaxrec.types import Array, PyTree
@@ -47,6 +46,9 @@ def score_user(params: PyTree, graphdef: nnx.GraphDef, state: Array) -> Array:
 
 def load_adapt(workdir: str | pathlib.Path, method: str = "maml") -> tuple[Callable, PyTree]:
     """(adapt, params) for a MAML run's best meta-parameters (``method='finetune'``: warm)."""
+    # Imported here: the rest of this module must stay light for serving (no training stack).
+    from jaxrec.meta.cold_eval import load_run
+
     cfg, m, _, graphdef, params, _ = load_run(pathlib.Path(workdir), None, method)
     del cfg
     m = dataclasses.replace(m)

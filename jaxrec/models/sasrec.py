@@ -73,6 +73,8 @@ class SASRec(NextItemModel):
     def user_state(self, ids: Array, users: Array | None = None) -> Array:
         """float[B, D]: ``encode(ids)[:, -1]``, with the last block run for the last row only.
 
+        A subclass that changes ``encode`` beyond ``input_table`` must override this too.
+
         Args:
             ids: int32[B, L] item ids, left-padded with 0.
             users: int32[B] user ids (unused).
