@@ -16,23 +16,32 @@ from jaxrec.models.transformer import TransformerBlock, layer_norm, run_blocks, 
 from jaxrec.types import Array
 
 
-class SASRec(NextItemModel):
-    """SASRec encoder; ``item_table`` doubles as the output layer."""
+class SASRecCore(NextItemModel):
+    """What SASRec and its variants share: the tied item table, blocks, final norm, dropout.
+
+    Subclasses add their position encoding in ``make_positions`` (called between the item
+    table and the blocks, so the parameter init order and values stay SASRec's) and their
+    ``encode``.
+    """
 
     def __init__(self, cfg: ModelConfig, num_items: int, *, rngs: nnx.Rngs):
         self.cfg = cfg
         self.num_items = num_items
-        embed_init = nnx.initializers.normal(stddev=cfg.init_std)
         self.item_embed = nnx.Param(
-            embed_init(rngs.params(), (num_items + 1, cfg.embed_dim)),
+            self.embed_init(rngs.params(), (num_items + 1, cfg.embed_dim)),
             out_sharding=("item", "embed"),
         )
-        self.pos_embed = nnx.Param(
-            embed_init(rngs.params(), (cfg.max_len, cfg.embed_dim)), out_sharding=("seq", "embed")
-        )
+        self.make_positions(cfg, rngs)
         self.blocks = nnx.List([TransformerBlock(cfg, rngs=rngs) for _ in range(cfg.num_layers)])
         self.final_norm = layer_norm(cfg.embed_dim, rngs)
         self.dropout = nnx.Dropout(cfg.dropout)
+
+    def embed_init(self, key: Array, shape: tuple[int, ...]) -> Array:
+        """Normal(0, ``init_std``) init of the embedding tables."""
+        return nnx.initializers.normal(stddev=self.cfg.init_std)(key, shape)
+
+    def make_positions(self, cfg: ModelConfig, rngs: nnx.Rngs) -> None:
+        """Creates the position parameters (none here)."""
 
     def item_table(self) -> Array:
         """float[I, D]: item embeddings; row 0 is padding."""
@@ -42,17 +51,32 @@ class SASRec(NextItemModel):
         """float[I, D]: the vectors that embed the input sequence (here the item table)."""
         return self.item_table()
 
+    def lookup_items(self, ids: Array) -> Array:
+        """float[B, L, D]: input vectors of ``ids``, scaled by sqrt(D) if configured."""
+        x = jnp.take(self.input_table(), ids, axis=0)
+        if self.cfg.scale_embeddings:
+            x = x * jnp.sqrt(jnp.asarray(self.cfg.embed_dim, x.dtype))
+        return x
+
+
+class SASRec(SASRecCore):
+    """SASRec encoder: the core plus learned absolute positions; ``item_table`` is the output."""
+
+    def make_positions(self, cfg: ModelConfig, rngs: nnx.Rngs) -> None:
+        """Learned absolute position embeddings, float[L, D]."""
+        self.pos_embed = nnx.Param(
+            self.embed_init(rngs.params(), (cfg.max_len, cfg.embed_dim)),
+            out_sharding=("seq", "embed"),
+        )
+
     def embed_inputs(self, ids: Array) -> Array:
         """float[B, L, D]: item vectors (scaled if configured) + positions, zero at padding.
 
         Args:
             ids: int32[B, L] item ids, left-padded with 0.
         """
-        valid = ids > 0
-        x = jnp.take(self.input_table(), ids, axis=0)
-        if self.cfg.scale_embeddings:
-            x = x * jnp.sqrt(jnp.asarray(self.cfg.embed_dim, x.dtype))
-        return (x + self.pos_embed[...][-ids.shape[1] :][None]) * valid[..., None]
+        x = self.lookup_items(ids) + self.pos_embed[...][-ids.shape[1] :][None]
+        return x * (ids > 0)[..., None]
 
     def encode(self, ids: Array, *, key: Array | None = None, users: Array | None = None) -> Array:
         """Hidden state per position.

@@ -20,8 +20,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxrec.config import ModelConfig
-from jaxrec.models.base import NextItemModel
-from jaxrec.models.transformer import TransformerBlock, layer_norm
+from jaxrec.models.sasrec import SASRecCore
 from jaxrec.types import Array
 
 
@@ -53,27 +52,15 @@ def segment_mask(memory_valid: Array, valid: Array) -> Array:
     return keys_valid[:, None, None, :] & causal[None, None]
 
 
-class TransformerXL(NextItemModel):
-    """SASRec-style encoder with segment-level recurrence and relative positions."""
+class TransformerXL(SASRecCore):
+    """SASRec's core plus segment-level recurrence and relative position biases."""
 
-    def __init__(self, cfg: ModelConfig, num_items: int, *, rngs: nnx.Rngs):
-        self.cfg = cfg
-        self.num_items = num_items
-        embed_init = nnx.initializers.normal(stddev=cfg.init_std)
-        self.item_embed = nnx.Param(
-            embed_init(rngs.params(), (num_items + 1, cfg.embed_dim)),
-            out_sharding=("item", "embed"),
-        )
+    def make_positions(self, cfg: ModelConfig, rngs: nnx.Rngs) -> None:
+        """A learned bias per head and relative-distance bucket, float[H, buckets]."""
+        del rngs
         self.position_bias = nnx.Param(
             jnp.zeros((cfg.num_heads, cfg.relative_buckets)), out_sharding=("heads", None)
         )
-        self.blocks = nnx.List([TransformerBlock(cfg, rngs=rngs) for _ in range(cfg.num_layers)])
-        self.final_norm = layer_norm(cfg.embed_dim, rngs)
-        self.dropout = nnx.Dropout(cfg.dropout)
-
-    def item_table(self) -> Array:
-        """float[I, D]: item embeddings; row 0 is padding."""
-        return self.item_embed[...]
 
     def _logit_bias(self) -> Array:
         """float[1, H, S, 2S]: the learned bias for each query-key distance in a segment."""
@@ -98,10 +85,7 @@ class TransformerXL(NextItemModel):
         num_segments = -(-length // seg)
         ids = jnp.pad(ids, ((0, 0), (num_segments * seg - length, 0)))
         valid = ids > 0
-        x = jnp.take(self.item_table(), ids, axis=0)
-        if self.cfg.scale_embeddings:
-            x = x * jnp.sqrt(jnp.asarray(dim, x.dtype))
-        x = x * valid[..., None]
+        x = self.lookup_items(ids) * valid[..., None]
         by_segment = lambda a: jnp.swapaxes(a.reshape(batch, num_segments, seg, *a.shape[2:]), 0, 1)
         keys = None if key is None else jax.random.split(key, (num_segments, layers + 1))
         logit_bias = self._logit_bias()
