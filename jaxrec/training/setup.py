@@ -19,6 +19,7 @@ from jaxrec import sharding
 from jaxrec.atomic_io import write_json
 from jaxrec.checkpoint import Checkpointer
 from jaxrec.models import build_model
+from jaxrec.training import text_finetune
 from jaxrec.training.jit_step import jit_train_step
 from jaxrec.training.optim import build_optimizer
 from jaxrec.training.state import TrainState, abstract_like, create_state
@@ -108,6 +109,8 @@ def build_trainer(
     ``step_fn(state, batch, log_prior) -> (state, metrics)``.
     """
     tx = build_optimizer(cfg.optim, total_steps)
+    if cfg.model.text_finetune:  # encoder learning rate, frozen caches (text_finetune.py)
+        tx = text_finetune.finetune_optimizer(cfg.optim, total_steps)
     parts = init_params(cfg, dataset.num_items, mesh, num_users=dataset.num_users)
     state = init_state(parts, tx, cfg.seed)
     step_fn = jit_train_step(
@@ -119,6 +122,10 @@ def build_trainer(
         targets_per_batch=targets_per_batch(cfg, dataset),
         compiler_options=compiler_options,
     )
+    if cfg.model.text_finetune:
+        step_fn = text_finetune.with_refresh(
+            step_fn, state, parts.graphdef, compiler_options=compiler_options
+        )
     return parts, state, step_fn
 
 
