@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Step time of text-aware SASRec with the MiniLM frozen (cached table) vs fine-tuned end to end
 # (model.text_finetune) on a prepared dataset, via `jaxrec profile` (length buckets off: every
-# batch is 128 x max_len). Writes bench/results/text_finetune_{frozen,finetune}.json.
+# batch is 128 x max_len). Writes bench/results/text_finetune_{frozen,finetune_u$LIVE}.json.
 # Usage (heavy: take the shared lock):
 #   flock /tmp/jaxrec_heavy.lock nice -n 19 bash bench/text_finetune_steptime.sh data/scientific
 set -euo pipefail
@@ -26,5 +26,5 @@ PY
 .venv/bin/jaxrec profile --config configs/sasrec_text.py --data "$DATA" --steps 5 --warmup 1 \
     --out bench/results/text_finetune_frozen.json --set model.text_features="$FROZEN"
 .venv/bin/jaxrec profile --config configs/sasrec_text.py --data "$DATA" --steps 2 --warmup 1 \
-    --out bench/results/text_finetune_finetune.json \
+    --out "bench/results/text_finetune_finetune_u${LIVE}.json" \
     --set model.text_finetune=true model.text_live_items="$LIVE" model.text_features="$FT"
