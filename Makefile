@@ -37,8 +37,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	XLA_FLAGS=--xla_force_host_platform_device_count=8 $(PY) -m pytest -q
 
+# Real-data runs need optimised XLA code (tests/conftest.py defaults to level 0 for fast compiles).
 test-slow: $(STAMP)
-	XLA_FLAGS=--xla_force_host_platform_device_count=8 $(PY) -m pytest -q -m slow
+	XLA_FLAGS="--xla_force_host_platform_device_count=8 --xla_backend_optimization_level=2" $(PY) -m pytest -q -m slow
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

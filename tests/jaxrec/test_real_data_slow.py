@@ -39,6 +39,10 @@ def test_ml1m_two_epochs_beat_mostpop(shared_datasets, tmp_path):
                 str(workdir),
                 "--set",
                 "max_epochs=2",
+                "--set",
+                "model.embed_dim=64",  # the 128-dim default costs ~1.7x per epoch
+                "--set",
+                "model.mlp_dim=64",
             ]
         )
         == 0
