@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Closed-loop load at 8 and 12 connections (issue 7 latency target), one server per backend:
-#   bash bench/serve_concurrency.sh   (exports from jaxrec export --format jax|onnx in /tmp/h7_exports)
+#   EXPORTS=DIR bash bench/serve_concurrency.sh   (DIR/ml1m_jax, DIR/ml1m_onnx from jaxrec export)
 set -u
-cd /work/main
+cd "$(dirname "$0")/.."
+EXPORTS=${EXPORTS:-/tmp/h7_exports}
 PY=.venv/bin/python; PORT=8400; OUT=bench/results/serve_user_state
 export JAX_PLATFORMS=cpu
 date -u; uptime
 for B in jax onnx; do
   extra=""; [ $B = onnx ] && extra="--num-threads 1"
-  $PY -m jaxrec.cli serve --port $PORT --model /tmp/h7_exports/ml1m_$B --backend $B $extra --throughput-optimized > /tmp/s4/serve8.$B.log 2>&1 &
+  $PY -m jaxrec.cli serve --port $PORT --model "$EXPORTS/ml1m_$B" --backend $B $extra --throughput-optimized > /tmp/s4/serve8.$B.log 2>&1 &
   S=$!
   for _ in $(seq 180); do curl -sf -m 2 http://127.0.0.1:$PORT/readyz >/dev/null && break; sleep 1; done
   for C in 8 12; do
