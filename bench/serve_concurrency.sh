@@ -9,7 +9,7 @@ export JAX_PLATFORMS=cpu
 date -u; uptime
 for B in jax onnx; do
   extra=""; [ $B = onnx ] && extra="--num-threads 1"
-  $PY -m jaxrec.cli serve --port $PORT --model "$EXPORTS/ml1m_$B" --backend $B $extra --throughput-optimized > /tmp/s4/serve8.$B.log 2>&1 &
+  $PY -m jaxrec.cli serve --port $PORT --model "$EXPORTS/ml1m_$B" --backend $B $extra --throughput-optimized > "${TMPDIR:-/tmp}/serve_concurrency.$B.log" 2>&1 &
   S=$!
   for _ in $(seq 180); do curl -sf -m 2 http://127.0.0.1:$PORT/readyz >/dev/null && break; sleep 1; done
   for C in 8 12; do
