@@ -9,25 +9,14 @@ single-machine readers' own functions, in the same order, so `inputs` in the man
 chaining rows across three files, which is not a per-line parse.
 """
 
-import logging
 import pathlib
 
 from data_pipeline.interaction_log import InteractionLog
 from data_pipeline.line_reader import require_dir, require_file
 
-# The single-machine readers' private side-file parsers, reused so both engines agree.
-from data_pipeline.readers_movielens import (
-    _add_melu_text,
-    _find_ml1m_ratings,
-    _read_ml1m_movies,
-    _read_ml1m_users,
-    _read_ml100k_genres,
-    _read_ml100k_items,
-    _read_ml100k_users,
-)
+# The single-machine readers' side-file parsers, reused so both engines agree.
+from data_pipeline.readers_movielens import _find_ml1m_ratings, add_ml1m_side, add_ml100k_side
 from data_pipeline.readers_text import _find_items_tsv, _read_item_attributes, _read_items_tsv
-
-logger = logging.getLogger(__name__)
 
 SUPPORTED = ("sasrec-txt", "s3rec-txt", "movielens", "amazon-reviews")
 
@@ -48,39 +37,11 @@ def _text(path: pathlib.Path, kind: str) -> InteractionLog:
 
 
 def _ml1m(folder: pathlib.Path, ratings: pathlib.Path) -> InteractionLog:
-    side = InteractionLog(users=[], items=[], inputs=[ratings])
-    movies = folder / "movies.dat"
-    if movies.is_file():
-        side.item_info = _read_ml1m_movies(movies)
-        side.inputs.append(movies)
-    melu = folder / "movies_extrainfos_MeLU.dat"
-    if melu.is_file():
-        _add_melu_text(melu, side.item_info)
-        side.inputs.append(melu)
-    users = folder / "users.dat"
-    if users.is_file():
-        side.user_info = _read_ml1m_users(users)
-        side.inputs.append(users)
-    return side
+    return add_ml1m_side(folder, InteractionLog(users=[], items=[], inputs=[ratings]))
 
 
 def _ml100k(folder: pathlib.Path, ratings: pathlib.Path) -> InteractionLog:
-    side = InteractionLog(users=[], items=[], inputs=[ratings])
-    items = folder / "u.item"
-    if items.is_file():
-        genre_path = folder / "u.genre"
-        genres = _read_ml100k_genres(genre_path) if genre_path.is_file() else None
-        if genres is None:
-            logger.warning("%s has no u.genre; item genres are left out", folder)
-        else:
-            side.inputs.append(genre_path)
-        side.item_info = _read_ml100k_items(items, genres)
-        side.inputs.append(items)
-    users = folder / "u.user"
-    if users.is_file():
-        side.user_info = _read_ml100k_users(users)
-        side.inputs.append(users)
-    return side
+    return add_ml100k_side(folder, InteractionLog(users=[], items=[], inputs=[ratings]))
 
 
 _KINDS = {"sasrec-txt": "pairs", "s3rec-txt": "sequence", "amazon-reviews": "amazon"}

@@ -105,7 +105,11 @@ def _find_ml1m_ratings(folder: pathlib.Path) -> pathlib.Path:
 
 
 def _read_ml1m(folder: pathlib.Path) -> InteractionLog:
-    log = _read_ratings(_find_ml1m_ratings(folder), "::", "latin-1")
+    return add_ml1m_side(folder, _read_ratings(_find_ml1m_ratings(folder), "::", "latin-1"))
+
+
+def add_ml1m_side(folder: pathlib.Path, log: InteractionLog) -> InteractionLog:
+    """Attaches ML-1M's movies, MeLU extra text and users (where present) to `log`."""
     movies = folder / "movies.dat"
     if movies.is_file():
         log.item_info = _read_ml1m_movies(movies)
@@ -166,7 +170,11 @@ def _read_ml1m_users(path: pathlib.Path) -> dict[str, dict]:
 
 
 def _read_ml100k(folder: pathlib.Path) -> InteractionLog:
-    log = _read_ratings(folder / "u.data", "\t", "latin-1")
+    return add_ml100k_side(folder, _read_ratings(folder / "u.data", "\t", "latin-1"))
+
+
+def add_ml100k_side(folder: pathlib.Path, log: InteractionLog) -> InteractionLog:
+    """Attaches ML-100K's genres, items and users (where present) to `log`."""
     items = folder / "u.item"
     if items.is_file():
         genre_path = folder / "u.genre"
