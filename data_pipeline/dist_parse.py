@@ -22,12 +22,12 @@ import numpy as np
 
 from data_pipeline.dist_chunks import Chunk, iter_chunk_lines
 from data_pipeline.errors import DataFormatError
-from data_pipeline.line_reader import parse_float, parse_int, split_fields
+from data_pipeline.line_reader import parse_int
 
 # Private helpers of the readers: the engine must check fields exactly as they do.
 from data_pipeline.readers_amazon import _optional_text, _required, review_text
-from data_pipeline.readers_movielens import RATING_COLUMNS
-from data_pipeline.readers_text import _PAIR_COLUMNS
+from data_pipeline.readers_movielens import RATING_COLUMNS, parse_rating_lines
+from data_pipeline.readers_text import _PAIR_COLUMNS, parse_pair_lines
 
 
 @dataclasses.dataclass
@@ -112,23 +112,8 @@ class _Rows:
 
 
 def _parse_pairs(chunk: Chunk, out: _Rows, options: dict) -> None:
-    path = chunk.path
-    canonical: dict[str, str] = {}
-    for lineno, text in out.lines_of(chunk, columns=_PAIR_COLUMNS):
-        fields = text.split()
-        if not fields:
-            continue
-        if len(fields) != 2:
-            field = _PAIR_COLUMNS[len(fields)] if len(fields) < 2 else None
-            problem = f"expected 2 whitespace-separated fields (user item), got {len(fields)}"
-            raise DataFormatError(path, lineno, field, problem)
-        user, item = canonical.get(fields[0]), canonical.get(fields[1])
-        if user is None:
-            user = canonical[fields[0]] = str(parse_int(fields[0], path, lineno, "user"))
-        if item is None:
-            item = canonical[fields[1]] = str(parse_int(fields[1], path, lineno, "item"))
-        out.users.append(user)
-        out.items.append(item)
+    lines = out.lines_of(chunk, columns=_PAIR_COLUMNS)
+    parse_pair_lines(chunk.path, lines, out.users, out.items)
 
 
 def _parse_sequence(chunk: Chunk, out: _Rows, options: dict) -> None:
@@ -146,22 +131,9 @@ def _parse_sequence(chunk: Chunk, out: _Rows, options: dict) -> None:
 
 
 def _parse_ratings(chunk: Chunk, out: _Rows, options: dict) -> None:
-    path, sep = chunk.path, options["sep"]
-    user_ids: dict[str, str] = {}
-    item_ids: dict[str, str] = {}
+    sep = options["sep"]
     lines = out.lines_of(chunk, encoding=options["encoding"], sep=sep, columns=RATING_COLUMNS)
-    for lineno, text in lines:
-        if not text.strip():
-            continue
-        user, item, rating, ts = split_fields(text, sep, RATING_COLUMNS, path, lineno)
-        if user not in user_ids:
-            user_ids[user] = str(parse_int(user, path, lineno, "user"))
-        if item not in item_ids:
-            item_ids[item] = str(parse_int(item, path, lineno, "item"))
-        out.users.append(user_ids[user])
-        out.items.append(item_ids[item])
-        out.ratings.append(parse_float(rating, path, lineno, "rating"))
-        out.timestamps.append(parse_int(ts, path, lineno, "timestamp"))
+    parse_rating_lines(chunk.path, lines, sep, out.users, out.items, out.ratings, out.timestamps)
 
 
 def _parse_amazon(chunk: Chunk, out: _Rows, options: dict) -> None:

@@ -14,6 +14,7 @@ The release is detected from the files present (`u.data` means ML-100K).
 
 import logging
 import pathlib
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -67,9 +68,34 @@ def _read_ratings(path: pathlib.Path, sep: str, encoding: str) -> InteractionLog
     items: list[str] = []
     ratings: list[float] = []
     timestamps: list[int] = []
+    lines = iter_lines(path, encoding=encoding, sep=sep, columns=RATING_COLUMNS)
+    parse_rating_lines(path, lines, sep, users, items, ratings, timestamps)
+    require_nonempty(len(users), path)
+    return InteractionLog(
+        users=users,
+        items=items,
+        timestamps=np.asarray(timestamps, dtype=np.int64),
+        ratings=np.asarray(ratings, dtype=np.float32),
+        inputs=[path],
+    )
+
+
+def parse_rating_lines(
+    path: pathlib.Path,
+    lines: Iterable[tuple[int, str]],
+    sep: str,
+    users: list[str],
+    items: list[str],
+    ratings: list[float],
+    timestamps: list[int],
+) -> None:
+    """Appends the `user item rating timestamp` rows of `lines` (of `path`) to the lists.
+
+    Shared by the single-machine reader and the distributed engine's chunk parser.
+    """
     user_ids: dict[str, str] = {}  # token -> canonical id, parsed once per distinct token
     item_ids: dict[str, str] = {}
-    for lineno, text in iter_lines(path, encoding=encoding, sep=sep, columns=RATING_COLUMNS):
+    for lineno, text in lines:
         if not text.strip():
             continue
         user, item, rating, ts = split_fields(text, sep, RATING_COLUMNS, path, lineno)
@@ -81,14 +107,6 @@ def _read_ratings(path: pathlib.Path, sep: str, encoding: str) -> InteractionLog
         items.append(item_ids[item])
         ratings.append(parse_float(rating, path, lineno, "rating"))
         timestamps.append(parse_int(ts, path, lineno, "timestamp"))
-    require_nonempty(len(users), path)
-    return InteractionLog(
-        users=users,
-        items=items,
-        timestamps=np.asarray(timestamps, dtype=np.int64),
-        ratings=np.asarray(ratings, dtype=np.float32),
-        inputs=[path],
-    )
 
 
 def _find_ml1m_ratings(folder: pathlib.Path) -> pathlib.Path:

@@ -13,6 +13,7 @@ Neither format has timestamps or ratings. Integer ids are kept in canonical form
 
 import logging
 import pathlib
+from collections.abc import Iterable
 
 from data_pipeline.errors import DataFormatError
 from data_pipeline.interaction_log import InteractionLog
@@ -46,8 +47,28 @@ def read_sasrec_txt(input_path: str | pathlib.Path) -> InteractionLog:
     path = require_file(input_path)
     users: list[str] = []
     items: list[str] = []
+    parse_pair_lines(path, iter_lines(path, columns=_PAIR_COLUMNS), users, items)
+    require_nonempty(len(users), path)
+    log = InteractionLog(users=users, items=items, inputs=[path])
+    tsv = _find_items_tsv(path)
+    if tsv is not None:
+        log.item_info = _read_items_tsv(tsv)
+        log.inputs.append(tsv)
+    return log
+
+
+def parse_pair_lines(
+    path: pathlib.Path,
+    lines: Iterable[tuple[int, str]],
+    users: list[str],
+    items: list[str],
+) -> None:
+    """Appends the `user item` pairs of `lines` ((line number, text) of `path`) to the lists.
+
+    Shared by the single-machine reader and the distributed engine's chunk parser.
+    """
     canonical: dict[str, str] = {}  # token -> canonical integer string, parsed once per token
-    for lineno, text in iter_lines(path, columns=_PAIR_COLUMNS):
+    for lineno, text in lines:
         fields = text.split()
         if not fields:
             continue
@@ -62,13 +83,6 @@ def read_sasrec_txt(input_path: str | pathlib.Path) -> InteractionLog:
             item = canonical[fields[1]] = str(parse_int(fields[1], path, lineno, "item"))
         users.append(user)
         items.append(item)
-    require_nonempty(len(users), path)
-    log = InteractionLog(users=users, items=items, inputs=[path])
-    tsv = _find_items_tsv(path)
-    if tsv is not None:
-        log.item_info = _read_items_tsv(tsv)
-        log.inputs.append(tsv)
-    return log
 
 
 def _find_items_tsv(path: pathlib.Path) -> pathlib.Path | None:
