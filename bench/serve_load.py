@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--label", default="")
     p.add_argument("--client", choices=("httpx", "raw"), default="httpx")
     p.add_argument("--get", default=None, help="GET this path instead (HTTP-stack ceiling)")
+    p.add_argument(
+        "--timeline",
+        type=pathlib.Path,
+        default=None,
+        help="also write one JSON line per measured request: start_s, latency_ms, status",
+    )
     return p
 
 
@@ -74,6 +80,7 @@ class Recorder:
         self.ok: list[float] = []
         self.bad: list[float] = []
         self.codes: Counter = Counter()
+        self.events: list[tuple[float, float, str]] = []  # (start s, latency ms, status)
 
 
 class RawClient:
@@ -171,6 +178,7 @@ async def _one(client, url, body, rec: Recorder | None, headers) -> None:
         return
     elapsed = (time.perf_counter() - start) * 1e3
     rec.codes[code] += 1
+    rec.events.append((start, elapsed, code))
     (rec.ok if code == "200" else rec.bad).append(elapsed)
 
 
@@ -203,6 +211,7 @@ async def fixed_rate(client, url, bodies, n, rate, conc, rec, headers) -> None:
             await asyncio.sleep(delay)
         if sem.locked():
             rec.codes["client_saturated"] += 1
+            rec.events.append((time.perf_counter(), 0.0, "client_saturated"))
             continue
         await sem.acquire()
         tasks.append(asyncio.create_task(guarded(bodies[i % len(bodies)])))
@@ -286,7 +295,20 @@ async def _measure(client, url, bodies, headers, args) -> dict:
     else:
         await fixed_concurrency(client, url, bodies, args.requests, args.concurrency, rec, headers)
     wall = time.perf_counter() - start
+    if args.timeline is not None:
+        write_timeline(args.timeline, rec, start)
     return summarise(rec, wall, args, cpu0, cpu_times())
+
+
+def write_timeline(path: pathlib.Path, rec: Recorder, start: float) -> None:
+    """One JSON line per measured request, in start order (written atomically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w") as f:
+        for t, latency, code in sorted(rec.events):
+            row = {"start_s": round(t - start, 6), "latency_ms": round(latency, 3), "status": code}
+            f.write(json.dumps(row) + "\n")
+    tmp.replace(path)
 
 
 def main() -> None:

@@ -49,7 +49,7 @@ class Recommender:
     async def _score_one(self, prepared: Prepared):
         return await self._batched(prepared)
 
-    @serve.batch(max_batch_size=64, batch_wait_timeout_s=0.002)
+    @serve.batch(max_batch_size=64, batch_wait_timeout_s=0.004)
     async def _batched(self, prepared: list[Prepared]):
         start = time.perf_counter()
         loop = asyncio.get_running_loop()

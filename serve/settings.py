@@ -51,7 +51,7 @@ class ServeSettings:
     max_body_bytes: int = 64 * 1024
     max_history_items: int = 2048
     max_batch_size: int = 64
-    batch_wait_timeout_s: float = 0.002
+    batch_wait_timeout_s: float = 0.004
     max_inflight: int = 64
     num_replicas: int = 1
     autoscaling: dict[str, Any] | None = None
