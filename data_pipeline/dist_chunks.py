@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from data_pipeline.errors import DataFormatError
 
 # The engine must name the same column as `iter_lines` on a bad byte, hence the private helper.
-from data_pipeline.line_reader import _field_at, is_gzip, iter_lines
+from data_pipeline.line_reader import field_at, is_gzip, iter_lines
 
 _SCAN_BLOCK = 1 << 16
 
@@ -121,7 +121,7 @@ def iter_chunk_lines(
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError as e:
-            field = _field_at(raw, e.start, sep_bytes, columns)
+            field = field_at(raw, e.start, sep_bytes, columns)
             bad = raw[e.start : e.start + 1]
             problem = f"invalid {encoding} byte {bad!r} at column {e.start + 1}"
             raise DataFormatError(chunk.path, lineno, field, problem) from e

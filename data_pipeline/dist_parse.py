@@ -15,19 +15,17 @@ its index within the chunk, which the driver turns into a global file-order inde
 """
 
 import dataclasses
-import json
 import zlib
 
 import numpy as np
 
 from data_pipeline.dist_chunks import Chunk, iter_chunk_lines
 from data_pipeline.errors import DataFormatError
-from data_pipeline.line_reader import parse_int
 
 # Private helpers of the readers: the engine must check fields exactly as they do.
-from data_pipeline.readers_amazon import _optional_text, _required, review_text
+from data_pipeline.readers_amazon import parse_review_lines
 from data_pipeline.readers_movielens import RATING_COLUMNS, parse_rating_lines
-from data_pipeline.readers_text import _PAIR_COLUMNS, parse_pair_lines
+from data_pipeline.readers_text import PAIR_COLUMNS, parse_pair_lines, parse_sequence_lines
 
 
 @dataclasses.dataclass
@@ -112,22 +110,13 @@ class _Rows:
 
 
 def _parse_pairs(chunk: Chunk, out: _Rows, options: dict) -> None:
-    lines = out.lines_of(chunk, columns=_PAIR_COLUMNS)
+    lines = out.lines_of(chunk, columns=PAIR_COLUMNS)
     parse_pair_lines(chunk.path, lines, out.users, out.items)
 
 
 def _parse_sequence(chunk: Chunk, out: _Rows, options: dict) -> None:
-    path = chunk.path
-    for lineno, text in out.lines_of(chunk, columns=_PAIR_COLUMNS):
-        fields = text.split()
-        if not fields:
-            continue
-        if len(fields) < 2:
-            raise DataFormatError(path, lineno, "item", "missing field: user has no items")
-        user = str(parse_int(fields[0], path, lineno, "user"))
-        for position, token in enumerate(fields[1:], start=1):
-            out.items.append(str(parse_int(token, path, lineno, f"item[{position}]")))
-        out.users.extend([user] * (len(fields) - 1))
+    lines = out.lines_of(chunk, columns=PAIR_COLUMNS)
+    parse_sequence_lines(chunk.path, lines, out.users, out.items)
 
 
 def _parse_ratings(chunk: Chunk, out: _Rows, options: dict) -> None:
@@ -137,23 +126,15 @@ def _parse_ratings(chunk: Chunk, out: _Rows, options: dict) -> None:
 
 
 def _parse_amazon(chunk: Chunk, out: _Rows, options: dict) -> None:
-    path = chunk.path
-    for lineno, text in out.lines_of(chunk):
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as e:
-            problem = f"invalid JSON: {e.msg} (column {e.colno})"
-            raise DataFormatError(path, lineno, None, problem) from e
-        if not isinstance(record, dict):
-            raise DataFormatError(path, lineno, None, "expected a JSON object")
-        out.users.append(_required(record, "reviewerID", str, path, lineno))
-        out.items.append(_required(record, "asin", str, path, lineno))
-        out.ratings.append(float(_required(record, "overall", (int, float), path, lineno)))
-        out.timestamps.append(_required(record, "unixReviewTime", int, path, lineno))
-        summary = _optional_text(record, "summary", path, lineno)
-        out.reviews.append(review_text(summary, _optional_text(record, "reviewText", path, lineno)))
+    parse_review_lines(
+        chunk.path,
+        out.lines_of(chunk),
+        out.users,
+        out.items,
+        out.ratings,
+        out.timestamps,
+        out.reviews,
+    )
 
 
 # kind -> (parser, has timestamps, has ratings, has reviews)

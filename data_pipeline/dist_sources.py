@@ -15,8 +15,8 @@ from data_pipeline.interaction_log import InteractionLog
 from data_pipeline.line_reader import require_dir, require_file
 
 # The single-machine readers' side-file parsers, reused so both engines agree.
-from data_pipeline.readers_movielens import _find_ml1m_ratings, add_ml1m_side, add_ml100k_side
-from data_pipeline.readers_text import _find_items_tsv, _read_item_attributes, _read_items_tsv
+from data_pipeline.readers_movielens import add_ml1m_side, add_ml100k_side, find_ml1m_ratings
+from data_pipeline.readers_text import find_items_tsv, read_item_attributes, read_items_tsv
 
 SUPPORTED = ("sasrec-txt", "s3rec-txt", "movielens", "amazon-reviews")
 
@@ -24,14 +24,14 @@ SUPPORTED = ("sasrec-txt", "s3rec-txt", "movielens", "amazon-reviews")
 def _text(path: pathlib.Path, kind: str) -> InteractionLog:
     side = InteractionLog(users=[], items=[], inputs=[path])
     if kind == "pairs":
-        tsv = _find_items_tsv(path)
+        tsv = find_items_tsv(path)
         if tsv is not None:
-            side.item_info = _read_items_tsv(tsv)
+            side.item_info = read_items_tsv(tsv)
             side.inputs.append(tsv)
     else:
         attributes = path.with_name(f"{path.stem}_item2attributes.json")
         if attributes.is_file():
-            side.item_info = _read_item_attributes(attributes)
+            side.item_info = read_item_attributes(attributes)
             side.inputs.append(attributes)
     return side
 
@@ -66,7 +66,7 @@ def locate(source: str, input_path: pathlib.Path) -> tuple[pathlib.Path, str, di
     folder = require_dir(input_path)
     if (folder / "u.data").is_file():
         return folder / "u.data", "ratings", {"sep": "\t", "encoding": _LATIN1}
-    return _find_ml1m_ratings(folder), "ratings", {"sep": "::", "encoding": _LATIN1}
+    return find_ml1m_ratings(folder), "ratings", {"sep": "::", "encoding": _LATIN1}
 
 
 def read_side(source: str, input_path: pathlib.Path, interactions: pathlib.Path) -> InteractionLog:

@@ -57,7 +57,7 @@ def _open_binary(path: pathlib.Path) -> Iterator[IO[bytes]]:
             yield f
 
 
-def _field_at(raw: bytes, offset: int, sep: bytes | None, columns: Sequence[str]) -> str | None:
+def field_at(raw: bytes, offset: int, sep: bytes | None, columns: Sequence[str]) -> str | None:
     """Names the column that contains byte `offset` of a raw line."""
     if not columns:
         return None
@@ -115,7 +115,7 @@ def iter_lines(
             try:
                 text = raw.decode(encoding)
             except UnicodeDecodeError as e:
-                field = _field_at(raw, e.start, sep_bytes, columns)
+                field = field_at(raw, e.start, sep_bytes, columns)
                 bad = raw[e.start : e.start + 1]
                 problem = f"invalid {encoding} byte {bad!r} at column {e.start + 1}"
                 raise DataFormatError(path, lineno, field, problem) from e

@@ -9,6 +9,7 @@ review text of the interaction: `"{summary}. {reviewText}"`, where the `". "` is
 
 import json
 import pathlib
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,42 @@ def _optional_text(record: dict, name: str, path, lineno) -> str:
     return value
 
 
+def parse_review_lines(
+    path: pathlib.Path,
+    lines: Iterable[tuple[int, str]],
+    users: list[str],
+    items: list[str],
+    ratings: list[float],
+    timestamps: list[int],
+    reviews: list[str],
+) -> None:
+    """Appends each JSON review line's fields to the lists (blank lines are skipped).
+
+    Shared by ``read_amazon_reviews`` and the Ray engine's chunk parser, so both accept and
+    reject exactly the same lines.
+
+    Raises:
+        DataFormatError: a JSON syntax error, a line that is not an object, or a missing /
+            mistyped required field (naming the file and line).
+    """
+    for lineno, text in lines:
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as e:
+            problem = f"invalid JSON: {e.msg} (column {e.colno})"
+            raise DataFormatError(path, lineno, None, problem) from e
+        if not isinstance(record, dict):
+            raise DataFormatError(path, lineno, None, "expected a JSON object")
+        users.append(_required(record, "reviewerID", str, path, lineno))
+        items.append(_required(record, "asin", str, path, lineno))
+        ratings.append(float(_required(record, "overall", (int, float), path, lineno)))
+        timestamps.append(_required(record, "unixReviewTime", int, path, lineno))
+        summary = _optional_text(record, "summary", path, lineno)
+        reviews.append(review_text(summary, _optional_text(record, "reviewText", path, lineno)))
+
+
 def read_amazon_reviews(input_path: str | pathlib.Path) -> InteractionLog:
     """Reads an Amazon review file (JSON lines, plain or gzip).
 
@@ -68,22 +105,7 @@ def read_amazon_reviews(input_path: str | pathlib.Path) -> InteractionLog:
     ratings: list[float] = []
     timestamps: list[int] = []
     reviews: list[str] = []
-    for lineno, text in iter_lines(path):
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as e:
-            problem = f"invalid JSON: {e.msg} (column {e.colno})"
-            raise DataFormatError(path, lineno, None, problem) from e
-        if not isinstance(record, dict):
-            raise DataFormatError(path, lineno, None, "expected a JSON object")
-        users.append(_required(record, "reviewerID", str, path, lineno))
-        items.append(_required(record, "asin", str, path, lineno))
-        ratings.append(float(_required(record, "overall", (int, float), path, lineno)))
-        timestamps.append(_required(record, "unixReviewTime", int, path, lineno))
-        summary = _optional_text(record, "summary", path, lineno)
-        reviews.append(review_text(summary, _optional_text(record, "reviewText", path, lineno)))
+    parse_review_lines(path, iter_lines(path), users, items, ratings, timestamps, reviews)
     require_nonempty(len(users), path)
     return InteractionLog(
         users=users,

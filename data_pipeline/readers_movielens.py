@@ -109,7 +109,12 @@ def parse_rating_lines(
         timestamps.append(parse_int(ts, path, lineno, "timestamp"))
 
 
-def _find_ml1m_ratings(folder: pathlib.Path) -> pathlib.Path:
+def find_ml1m_ratings(folder: pathlib.Path) -> pathlib.Path:
+    """``folder/ratings.dat``, else the one ``ratings*.dat`` there (a renamed copy).
+
+    Raises:
+        DataFormatError: neither exists, or several ``ratings*.dat`` files do.
+    """
     path = folder / "ratings.dat"
     if path.is_file():
         return path
@@ -123,7 +128,7 @@ def _find_ml1m_ratings(folder: pathlib.Path) -> pathlib.Path:
 
 
 def _read_ml1m(folder: pathlib.Path) -> InteractionLog:
-    return add_ml1m_side(folder, _read_ratings(_find_ml1m_ratings(folder), "::", "latin-1"))
+    return add_ml1m_side(folder, _read_ratings(find_ml1m_ratings(folder), "::", "latin-1"))
 
 
 def add_ml1m_side(folder: pathlib.Path, log: InteractionLog) -> InteractionLog:

@@ -29,7 +29,7 @@ from data_pipeline.line_reader import (
 logger = logging.getLogger(__name__)
 
 ITEMS_TSV_HEADER = ("sas_item_id", "movielens_movie_id", "title", "genres")
-_PAIR_COLUMNS = ("user", "item")
+PAIR_COLUMNS = ("user", "item")
 
 
 def read_sasrec_txt(input_path: str | pathlib.Path) -> InteractionLog:
@@ -47,12 +47,12 @@ def read_sasrec_txt(input_path: str | pathlib.Path) -> InteractionLog:
     path = require_file(input_path)
     users: list[str] = []
     items: list[str] = []
-    parse_pair_lines(path, iter_lines(path, columns=_PAIR_COLUMNS), users, items)
+    parse_pair_lines(path, iter_lines(path, columns=PAIR_COLUMNS), users, items)
     require_nonempty(len(users), path)
     log = InteractionLog(users=users, items=items, inputs=[path])
-    tsv = _find_items_tsv(path)
+    tsv = find_items_tsv(path)
     if tsv is not None:
-        log.item_info = _read_items_tsv(tsv)
+        log.item_info = read_items_tsv(tsv)
         log.inputs.append(tsv)
     return log
 
@@ -73,7 +73,7 @@ def parse_pair_lines(
         if not fields:
             continue
         if len(fields) != 2:
-            field = _PAIR_COLUMNS[len(fields)] if len(fields) < 2 else None
+            field = PAIR_COLUMNS[len(fields)] if len(fields) < 2 else None
             problem = f"expected 2 whitespace-separated fields (user item), got {len(fields)}"
             raise DataFormatError(path, lineno, field, problem)
         user, item = canonical.get(fields[0]), canonical.get(fields[1])
@@ -85,7 +85,30 @@ def parse_pair_lines(
         items.append(item)
 
 
-def _find_items_tsv(path: pathlib.Path) -> pathlib.Path | None:
+def parse_sequence_lines(
+    path: pathlib.Path,
+    lines: Iterable[tuple[int, str]],
+    users: list[str],
+    items: list[str],
+) -> None:
+    """Appends the pairs of each `user item item ...` line of `path` to the lists.
+
+    Shared by the single-machine reader and the distributed engine's chunk parser.
+    """
+    for lineno, text in lines:
+        fields = text.split()
+        if not fields:
+            continue
+        if len(fields) < 2:
+            raise DataFormatError(path, lineno, "item", "missing field: user has no items")
+        user = str(parse_int(fields[0], path, lineno, "user"))
+        for position, token in enumerate(fields[1:], start=1):
+            items.append(str(parse_int(token, path, lineno, f"item[{position}]")))
+        users.extend([user] * (len(fields) - 1))
+
+
+def find_items_tsv(path: pathlib.Path) -> pathlib.Path | None:
+    """The ``*_items.tsv`` side file next to ``path`` (one named after it first), or None."""
     candidates = sorted(path.parent.glob("*_items.tsv"))
     preferred = [c for c in candidates if c.name.startswith(path.stem)]
     candidates = preferred or candidates
@@ -96,7 +119,7 @@ def _find_items_tsv(path: pathlib.Path) -> pathlib.Path | None:
     return candidates[0] if candidates else None
 
 
-def _read_items_tsv(path: pathlib.Path) -> dict[str, dict]:
+def read_items_tsv(path: pathlib.Path) -> dict[str, dict]:
     """Reads `sas_item_id, movielens_movie_id, title, genres` rows into item side info."""
     info: dict[str, dict] = {}
     for lineno, text in iter_lines(path, sep="\t", columns=ITEMS_TSV_HEADER):
@@ -134,26 +157,17 @@ def read_s3rec_txt(input_path: str | pathlib.Path) -> InteractionLog:
     path = require_file(input_path)
     users: list[str] = []
     items: list[str] = []
-    for lineno, text in iter_lines(path, columns=_PAIR_COLUMNS):
-        fields = text.split()
-        if not fields:
-            continue
-        if len(fields) < 2:
-            raise DataFormatError(path, lineno, "item", "missing field: user has no items")
-        user = str(parse_int(fields[0], path, lineno, "user"))
-        for position, token in enumerate(fields[1:], start=1):
-            items.append(str(parse_int(token, path, lineno, f"item[{position}]")))
-        users.extend([user] * (len(fields) - 1))
+    parse_sequence_lines(path, iter_lines(path, columns=PAIR_COLUMNS), users, items)
     require_nonempty(len(users), path)
     log = InteractionLog(users=users, items=items, inputs=[path])
     attributes = path.with_name(f"{path.stem}_item2attributes.json")
     if attributes.is_file():
-        log.item_info = _read_item_attributes(attributes)
+        log.item_info = read_item_attributes(attributes)
         log.inputs.append(attributes)
     return log
 
 
-def _read_item_attributes(path: pathlib.Path) -> dict[str, dict]:
+def read_item_attributes(path: pathlib.Path) -> dict[str, dict]:
     """Reads `{"item": [attribute ids]}` into item side info."""
     data = load_json(path)
     if not isinstance(data, dict):
