@@ -81,6 +81,17 @@ class ModelConfig:
     text_live_items: int = 256
     text_refresh_items: int = 64
     text_encoder: str = ""
+    # Hybrid (name="hybrid") score terms added to the gated sequence state, each with a learned
+    # weight (``model.score_weights()``): a rank-``cf_rank`` item-item CF term (0 = none;
+    # jaxrec/baselines/cf_factors.py, fitted on the training split: ``cf_method`` "ease" with
+    # L2 ``cf_l2``, "svd" = PureSVD, "auto" = ease up to 20,000 items; ``cf_factors`` is the
+    # .npz, "" = fitted and cached for the --data dir by ``jaxrec train``), and a content term
+    # from the item text vectors (``hybrid_content``; ``text_features`` as for sasrec_text).
+    cf_rank: int = 0
+    cf_method: Literal["auto", "ease", "svd"] = "auto"
+    cf_l2: float = 300.0
+    cf_factors: str = ""
+    hybrid_content: bool = False
     scale_embeddings: bool = True
     # N(0, init_std) for embeddings and dense kernels (BERT/GPT-2 convention, as in the
     # SASRec+ reference); Adam moves weights by ~lr per step, so this sets how fast they learn.

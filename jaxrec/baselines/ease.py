@@ -24,6 +24,9 @@ import scipy.sparse
 
 from jaxrec.types import Array
 
+# EASE keeps an I x I float32 matrix; 20,000 items is 1.6 GB, beyond that use a sequence model.
+MAX_ITEMS = 20_000
+
 ScoreFn = Callable[[Array], Array]  # int32[B, L] histories -> float32[B, I + 1] scores
 
 

@@ -110,6 +110,7 @@ def export_run(
         metadata["cold_start"] = cold
     with staging_dir(out, overwrite=overwrite) as tmp:
         shutil.copyfile(dataset.directory / ITEMS_FILE, tmp / ITEMS_FILE)
+        bundle_feature_files(tmp, metadata)
         extra = _write_format(fmt, tmp, graphdef, params, k, cfg.model.max_len, trt_options)
         metadata = finalize_metadata(tmp, {**metadata, **extra})
     log.info("exported %s (%s) to %s", cfg.model.name, fmt, out)
@@ -135,3 +136,23 @@ def _write_format(fmt, directory, graphdef, params, k, max_len, trt_options) -> 
     options = trt_options or trt_engine.EngineOptions()
     info = trt_engine.build_engine(onnx_path, directory / trt_engine.ENGINE_FILE, max_len, options)
     return {"artifact": trt_engine.ENGINE_FILE, "onnx_opset": onnx_format.OPSET, "tensorrt": info}
+
+
+def bundle_feature_files(directory: pathlib.Path, metadata: dict) -> None:
+    """Copies the frozen-feature files the model is built from into ``directory/features/``.
+
+    ``model.text_features`` / ``model.cf_factors`` name files outside the run; the export
+    carries its own copies and records them relative to itself, so it loads on any machine
+    (``jax_format.load_params`` resolves them against the export directory).
+    """
+    for section in ("train_config", "model_config"):
+        model = metadata[section]["model"] if section == "train_config" else metadata[section]
+        for field in jax_format.FEATURE_FILE_FIELDS:
+            source = model.get(field)
+            if not source:
+                continue
+            target = pathlib.Path(jax_format.FEATURES_DIR) / pathlib.Path(source).name
+            if not (directory / target).is_file():
+                (directory / jax_format.FEATURES_DIR).mkdir(exist_ok=True)
+                shutil.copyfile(source, directory / target)
+            model[field] = str(target)

@@ -7,6 +7,7 @@ two so that a server with varying batch sizes compiles at most log2(max batch) p
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 
 import jax
@@ -19,6 +20,10 @@ from jaxrec.export.scoring import inference_parts, make_scoring_fn
 from jaxrec.models import build_model
 
 PARAMS_FILE = "params.msgpack"
+# ModelConfig fields naming files a model reads when it is built (frozen features); exports
+# carry copies under FEATURES_DIR, recorded relative to the export directory.
+FEATURE_FILE_FIELDS = ("text_features", "cf_factors")
+FEATURES_DIR = "features"
 
 
 def write_params(directory: pathlib.Path, params: nnx.State) -> None:
@@ -34,6 +39,13 @@ def load_params(directory: pathlib.Path, metadata: dict) -> tuple[nnx.GraphDef, 
         ExportError: the parameters do not fit the model described by the metadata.
     """
     cfg = config_lib.from_dict(metadata["train_config"])
+    bundled = {  # feature files the export carries (exporter.bundle_feature_files)
+        field: str(directory / value)
+        for field in FEATURE_FILE_FIELDS
+        if (value := getattr(cfg.model, field, "")) and not pathlib.Path(value).is_absolute()
+    }
+    if bundled:
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, **bundled))
 
     def build():
         model = build_model(cfg.model, metadata["num_items"], seed=0)

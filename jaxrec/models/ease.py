@@ -11,12 +11,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxrec.baselines.ease import ease_scores
+from jaxrec.baselines.ease import MAX_ITEMS, ease_scores
 from jaxrec.config import ModelConfig
 from jaxrec.types import Array
-
-# An I x I float32 matrix; 20,000 items is 1.6 GB, beyond that use a sequence model.
-MAX_ITEMS = 20_000
 
 
 class EASE(nnx.Module):

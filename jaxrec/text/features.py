@@ -21,12 +21,12 @@ import json
 import logging
 import os
 import pathlib
-import tempfile
 
 import numpy as np
 
 from data_pipeline.dataset import PreparedDataset
 from jaxrec import config as config_lib
+from jaxrec.atomic_io import save_npz, writable_dir
 
 log = logging.getLogger(__name__)
 
@@ -64,25 +64,6 @@ def _digest(texts: list[str], warm: np.ndarray) -> str:
     return sha.hexdigest()[:16]
 
 
-def _writable(directory: pathlib.Path) -> bool:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return os.access(directory, os.W_OK)
-
-
-def _save_npz(path: pathlib.Path, **arrays) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def item_features(
     data_dir: str | os.PathLike[str],
     *,
@@ -105,7 +86,7 @@ def item_features(
     suffix = f"-pca{dim}" if dim else ""
     name = f"item_features-minilm{suffix}-{_digest(texts, warm)}.npz"
     directory = pathlib.Path(data_dir) / CACHE_DIR
-    if not _writable(directory) and fallback_dir is not None:
+    if not writable_dir(directory) and fallback_dir is not None:
         directory = pathlib.Path(fallback_dir) / CACHE_DIR
         directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
@@ -114,7 +95,7 @@ def item_features(
     table = _text_table(texts, directory, batch_size)
     if dim:
         table = np.concatenate([table[:1, :dim] * 0.0, whiten(table[1:], dim)])
-    _save_npz(path, text=table, warm=warm)
+    save_npz(path, text=table, warm=warm)
     return path
 
 
@@ -153,7 +134,10 @@ def resolve_text_config(
     cfg: config_lib.TrainConfig, data_dir, workdir=None
 ) -> config_lib.TrainConfig:
     """Fills ``model.text_features`` for text models from the dataset's cache (else as is)."""
-    if cfg.model.name not in TEXT_MODELS or cfg.model.text_features:
+    wants_text = cfg.model.name in TEXT_MODELS or (
+        cfg.model.name == "hybrid" and cfg.model.hybrid_content
+    )
+    if not wants_text or cfg.model.text_features:
         return cfg
     if cfg.model.text_finetune:  # tokens, initial cache and whitening as well
         from jaxrec.text.finetune import finetune_features
@@ -192,5 +176,5 @@ def classical_item_features(data_dir, featurizer: str, *, seed: int = 0) -> path
     path.parent.mkdir(parents=True, exist_ok=True)
     vectors = FEATURIZERS[featurizer](texts, seed=seed)
     table = np.concatenate([np.zeros((1, vectors.shape[1]), np.float32), vectors])
-    _save_npz(path, text=table, warm=warm)
+    save_npz(path, text=table, warm=warm)
     return path
