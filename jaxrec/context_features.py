@@ -64,7 +64,7 @@ def _cache_dir(dataset: PreparedDataset, fallback_dir) -> pathlib.Path | None:
 
 def sentiment_scores(dataset: PreparedDataset, *, fallback_dir=None) -> np.ndarray | None:
     """float32[N] VADER compound per interaction (0 without review), None if no reviews."""
-    from jaxrec.text.encode import save_npy
+    from jaxrec.atomic_io import save_npy
     from jaxrec.text.sentiment import vader_compound
 
     texts = _reviews(dataset)

@@ -19,6 +19,7 @@ import numpy as np
 from flax import nnx
 from tqdm.auto import tqdm
 
+from jaxrec.atomic_io import save_npy
 from jaxrec.models.text_encoder import BertEncoder, load_bert
 
 log = logging.getLogger(__name__)
@@ -106,22 +107,6 @@ def read_lines(path: str | pathlib.Path) -> list[str]:
     if not lines:
         raise ValueError(f"{path}: empty file (expected one text per line)")
     return lines
-
-
-def save_npy(path: str | pathlib.Path, array: np.ndarray) -> None:
-    """Writes ``array`` to ``path`` atomically (temp file beside it, then rename)."""
-    import tempfile
-
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npy", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def encode_file(

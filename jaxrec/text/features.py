@@ -26,7 +26,7 @@ import numpy as np
 
 from data_pipeline.dataset import PreparedDataset
 from jaxrec import config as config_lib
-from jaxrec.atomic_io import save_npz, writable_dir
+from jaxrec.atomic_io import save_npy, save_npz, writable_dir
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def whiten(vectors: np.ndarray, dim: int) -> np.ndarray:
 
 def _text_table(texts: list[str], directory: pathlib.Path, batch_size: int) -> np.ndarray:
     """float32[I + 1, 384]: cached MiniLM vectors of ``texts`` (row 0 zero)."""
-    from jaxrec.text.encode import SentenceEncoder, save_npy
+    from jaxrec.text.encode import SentenceEncoder
 
     cache = directory / f"minilm-{_digest(texts, np.zeros(0, np.float32))}.npy"
     if cache.is_file():

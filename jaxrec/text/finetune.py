@@ -27,9 +27,10 @@ from flax import nnx
 from tqdm.auto import tqdm
 
 from data_pipeline.dataset import PreparedDataset
+from jaxrec.atomic_io import save_npy
 from jaxrec.models.text_encoder import load_bert
 from jaxrec.text import features
-from jaxrec.text.encode import default_model_dir, save_npy
+from jaxrec.text.encode import default_model_dir
 
 log = logging.getLogger(__name__)
 
