@@ -133,7 +133,7 @@ class HybridSASRec(SASRec):
         return short, long, gate
 
     def encode(self, ids: Array, *, key: Array | None = None, users: Array | None = None) -> Array:
-        """float[B, L, D]: gated mix of short-term state and long-term profile.
+        """float[B, L, D (+ R + E)]: gated short/long-term mix, then the weighted term states.
 
         Args:
             ids: int32[B, L] item ids, left-padded with 0.
@@ -146,7 +146,7 @@ class HybridSASRec(SASRec):
         return states * (ids > 0)[..., None]
 
     def user_state(self, ids: Array, users: Array | None = None) -> Array:
-        """float[B, D]: ``encode(ids)[:, -1]`` without the other positions' states.
+        """float[B, D (+ R + E)]: ``encode(ids)[:, -1]`` without the other positions' states.
 
         The short-term state comes from SASRec's last-position path; the long-term profile at
         the last position is the mean over the whole history.
