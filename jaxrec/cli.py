@@ -200,14 +200,13 @@ def cmd_train(args) -> int:
     if args.max_minutes is not None:
         extra["max_minutes"] = args.max_minutes
     cfg = config_lib.dataclasses.replace(cfg, **extra)
-    if cfg.model.name in ("sasrec_text", "sasrec_text_context", "hybrid"):
-        from jaxrec.text.features import resolve_text_config
+    # Frozen-feature files (item text, CF factors): each resolver decides whether the model
+    # needs its file and leaves the config as it is otherwise.
+    from jaxrec.baselines.cf_factors import resolve_cf_config
+    from jaxrec.text.features import resolve_text_config
 
-        cfg = resolve_text_config(cfg, args.data, args.workdir)
-    if cfg.model.name == "hybrid" and cfg.model.cf_rank > 0:
-        from jaxrec.baselines.cf_factors import resolve_cf_config
-
-        cfg = resolve_cf_config(cfg, args.data, args.workdir)
+    cfg = resolve_text_config(cfg, args.data, args.workdir)
+    cfg = resolve_cf_config(cfg, args.data, args.workdir)
     fit = closed_form.fit if cfg.model.name in closed_form.CLOSED_FORM_MODELS else loop.run
     if cfg.maml is not None:
         from jaxrec.meta import train as meta_train

@@ -160,9 +160,12 @@ def cached_factors(
 
 
 def resolve_cf_config(cfg, data_dir, workdir=None):
-    """``cfg`` with ``model.cf_factors`` filled from the dataset's cache (else as is)."""
+    """``cfg`` with ``model.cf_factors`` filled from the dataset's cache (else as is).
+
+    Only hybrid models with ``cf_rank`` > 0 and no factors file yet are resolved.
+    """
     model = cfg.model
-    if model.cf_rank <= 0 or model.cf_factors:
+    if model.name != "hybrid" or model.cf_rank <= 0 or model.cf_factors:
         return cfg
     path = cached_factors(
         data_dir,

@@ -114,7 +114,7 @@ class HybridSASRec(SASRec):
                 rows = jnp.take(jax.lax.stop_gradient(self.cf_query[...]), ids, axis=0) * valid
                 state = rows.sum(axis=1) if last_only else jnp.cumsum(rows, axis=1)
             else:
-                rows = jnp.take(unit_rows(jax.lax.stop_gradient(self.text[...])), ids, axis=0)
+                rows = unit_rows(jnp.take(jax.lax.stop_gradient(self.text[...]), ids, axis=0))
                 if last_only:
                     count = jnp.maximum(valid.sum(axis=1), 1)
                     state = (rows * valid).sum(axis=1) / count
