@@ -2,6 +2,7 @@
 
     python bench/model_zoo.py --datasets ml-1m beauty --seeds 0 1 2 --max-minutes 80 \
         --out bench/results/model_zoo.json --plot docs/model_zoo.png
+    python bench/model_zoo.py ... --existing-only   # tables from the runs done so far
 
 Each (config, dataset, seed) is one ``bench/sasrec_benchmark.py`` run (prepare -> train ->
 evaluate -> JSON under ``bench/results/zoo/``); finished runs are reused, so an interrupted
@@ -45,9 +46,11 @@ def _mean_std(values: list[float]) -> dict:
     }
 
 
-def run_one(config: str, dataset: str, seed: int, args) -> dict:
-    """One benchmark run (reused when its JSON exists)."""
+def run_one(config: str, dataset: str, seed: int, args) -> dict | None:
+    """One benchmark run (reused when its JSON exists; None if missing and --existing-only)."""
     out = REPO / "bench" / "results" / "zoo" / f"{config}_{dataset}_seed{seed}.json"
+    if not out.exists() and args.existing_only:
+        return None
     if not out.exists():
         cmd = [
             sys.executable,
@@ -118,14 +121,19 @@ def main() -> None:
     parser.add_argument("--max-minutes", type=float, default=80)
     parser.add_argument("--out", required=True)
     parser.add_argument("--plot", default=None)
+    parser.add_argument(
+        "--existing-only",
+        action="store_true",
+        help="train nothing: summarise the runs whose JSON exists (each row says how many)",
+    )
     args = parser.parse_args()
-    results = {
-        dataset: {
-            config: summarise([run_one(config, dataset, seed, args) for seed in args.seeds])
-            for config in args.configs
-        }
-        for dataset in args.datasets
-    }
+    results = {}
+    for dataset in args.datasets:
+        results[dataset] = {}
+        for config in args.configs:
+            runs = [run_one(config, dataset, seed, args) for seed in args.seeds]
+            if runs := [r for r in runs if r is not None]:
+                results[dataset][config] = summarise(runs)
     summary = {
         "results": results,
         "published": {d: PUBLISHED.get(d, {}) for d in args.datasets},

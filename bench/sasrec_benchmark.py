@@ -29,6 +29,8 @@ DATASETS = {
 
 def _run(cmd: list[str], log: pathlib.Path | None = None) -> None:
     print("+", " ".join(cmd), flush=True)
+    if log:
+        log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a") if log else open(os.devnull, "w") as sink:
         subprocess.run(
             cmd, check=True, stdout=sink if log else None, stderr=subprocess.STDOUT if log else None
@@ -109,7 +111,7 @@ def main() -> None:
     epochs = train.get("epochs")
     result = {
         "dataset": args.dataset,
-        "config": str(pathlib.Path(args.config).relative_to(REPO)),
+        "config": str(pathlib.Path(args.config).resolve().relative_to(REPO)),
         "overrides": args.set,
         "seed": train["seed"],
         "protocol": test["protocol"],

@@ -122,8 +122,12 @@ def _add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, type=pathlib.Path)
     parser.add_argument("--data", required=True, type=pathlib.Path, help="prepared dataset dir")
     parser.add_argument("--workdir", required=True, type=pathlib.Path)
-    parser.add_argument("--max-minutes", type=float, default=None)
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--max-minutes", type=float, default=None, help="wall-clock budget (per ensemble member)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="the config's seed (ensemble member i: SEED + i)"
+    )
     parser.add_argument(
         "--set",
         action="extend",
@@ -191,28 +195,29 @@ def cmd_train(args) -> int:
 
     distributed.initialize(distributed.spec_from(args))
     from jaxrec import config as config_lib
-    from jaxrec.training import closed_form, loop
+    from jaxrec.training.fit import fit
 
-    cfg = config_lib.apply_overrides(config_lib.load_config(args.config), args.set)
-    extra = {}
-    if args.seed is not None:
-        extra["seed"] = args.seed
-    if args.max_minutes is not None:
-        extra["max_minutes"] = args.max_minutes
-    cfg = config_lib.dataclasses.replace(cfg, **extra)
-    # Frozen-feature files (item text, CF factors): each resolver decides whether the model
-    # needs its file and leaves the config as it is otherwise.
-    from jaxrec.baselines.cf_factors import resolve_cf_config
-    from jaxrec.text.features import resolve_text_config
+    experiment = config_lib.load_experiment(args.config)
+    if isinstance(experiment, config_lib.EnsembleConfig):
+        from jaxrec.ensemble import train_ensemble
 
-    cfg = resolve_text_config(cfg, args.data, args.workdir)
-    cfg = resolve_cf_config(cfg, args.data, args.workdir)
-    fit = closed_form.fit if cfg.model.name in closed_form.CLOSED_FORM_MODELS else loop.run
-    if cfg.maml is not None:
-        from jaxrec.meta import train as meta_train
-
-        fit = meta_train.run
-    summary = fit(cfg, args.data, args.workdir)
+        summary = train_ensemble(
+            experiment,
+            args.config,
+            args.data,
+            args.workdir,
+            overrides=args.set,
+            seed=args.seed,
+            max_minutes=args.max_minutes,
+        )
+    else:
+        cfg = config_lib.apply_overrides(experiment, args.set)
+        extra = {}
+        if args.seed is not None:
+            extra["seed"] = args.seed
+        if args.max_minutes is not None:
+            extra["max_minutes"] = args.max_minutes
+        summary = fit(config_lib.dataclasses.replace(cfg, **extra), args.data, args.workdir)
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -284,12 +284,34 @@ class TrainConfig:
             raise ValueError("max_epochs, eval_every_epochs and patience must be >= 1")
 
 
-def load_config(path: str | pathlib.Path) -> TrainConfig:
-    """Imports ``path`` and returns its ``get_config()``.
+@dataclasses.dataclass(frozen=True)
+class EnsembleMember:
+    """One member of an ensemble: a config file (relative to the ensemble's file) and a seed."""
+
+    config: str
+    seed: int
+
+
+@dataclasses.dataclass(frozen=True)
+class EnsembleConfig:
+    """Members trained one after another, scored by the mean of their logits (jaxrec/ensemble.py).
+
+    ``--set`` overrides apply to every member; ``--max-minutes`` is each member's budget.
+    """
+
+    members: tuple[EnsembleMember, ...]
+
+    def __post_init__(self):
+        if len(self.members) < 2:
+            raise ValueError(f"an ensemble needs >= 2 members, got {len(self.members)}")
+
+
+def load_experiment(path: str | pathlib.Path) -> TrainConfig | EnsembleConfig:
+    """Imports ``path`` and returns its ``get_config()``: one model or an ensemble.
 
     Raises:
         FileNotFoundError: when the file does not exist.
-        TypeError: when ``get_config`` does not return a ``TrainConfig``.
+        TypeError: when ``get_config`` returns anything else.
     """
     path = pathlib.Path(path)
     if not path.is_file():
@@ -298,8 +320,27 @@ def load_config(path: str | pathlib.Path) -> TrainConfig:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     cfg = module.get_config()
-    if not isinstance(cfg, TrainConfig):
-        raise TypeError(f"{path}: get_config() returned {type(cfg).__name__}, not TrainConfig")
+    if not isinstance(cfg, TrainConfig | EnsembleConfig):
+        raise TypeError(
+            f"{path}: get_config() returned {type(cfg).__name__}, not TrainConfig or EnsembleConfig"
+        )
+    return cfg
+
+
+def load_config(path: str | pathlib.Path) -> TrainConfig:
+    """Imports ``path`` and returns its ``get_config()``, which must be one model.
+
+    Raises:
+        FileNotFoundError: when the file does not exist.
+        TypeError: when ``get_config`` does not return a ``TrainConfig`` (an ensemble's
+            members are loaded one by one; only ``jaxrec train`` takes the ensemble file).
+    """
+    cfg = load_experiment(path)
+    if isinstance(cfg, EnsembleConfig):
+        raise TypeError(
+            f"{path}: an ensemble config; `jaxrec train` trains it, other commands take "
+            "one of its member configs"
+        )
     return cfg
 
 

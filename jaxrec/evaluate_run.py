@@ -9,6 +9,7 @@ import jax
 import numpy as np
 
 from data_pipeline.pipeline import eval_data, with_context
+from jaxrec import ensemble
 from jaxrec.atomic_io import atomic_write, write_json
 from jaxrec.context_features import eval_tables
 from jaxrec.evaluation import EvalOptions, evaluate, popularity_score_fn
@@ -29,15 +30,31 @@ def evaluate_workdir(
     sampled: int = 0,
     include_seen: bool = False,
 ) -> dict:
-    """Evaluates the best checkpoint of ``workdir`` and the MostPop baseline.
+    """Evaluates the best checkpoint of ``workdir`` (or its ensemble) and the MostPop baseline.
 
     Returns:
         The JSON written to ``out``: headline metrics at the top level, plus ``split``,
         ``exclude_seen``, ``baselines.mostpop`` and ``improvement_over_mostpop``.
     """
-    trained = load_trained(workdir, data_dir)
-    cfg, dataset = trained.cfg, trained.dataset
-    data = with_context(eval_data(dataset, split, cfg.model.max_len), eval_tables(cfg, dataset))
+    if ensemble.is_ensemble(workdir):
+        loaded = ensemble.load_ensemble(workdir, data_dir)
+        cfg, dataset = loaded.members[0].cfg, loaded.dataset
+        data = eval_data(dataset, split, loaded.max_len)
+        score_fn = ensemble.ensemble_score_fn(loaded)
+        members = [row["name"] for row in loaded.record["members"]]
+        identity = {"model": "ensemble", "members": members, "checkpoint_step": None, "seed": None}
+    else:
+        trained = load_trained(workdir, data_dir)
+        cfg, dataset = trained.cfg, trained.dataset
+        tables = eval_tables(cfg, dataset)
+        data = with_context(eval_data(dataset, split, cfg.model.max_len), tables)
+        score = jax.jit(functools.partial(score_step, graphdef=trained.graphdef))
+
+        def score_fn(histories, users, *context):
+            return score(trained.params, histories, users, *context)
+
+        step = trained.meta.get("step")
+        identity = {"model": cfg.model.name, "checkpoint_step": step, "seed": cfg.seed}
     options = EvalOptions(
         exclude_seen=not include_seen,
         num_sampled_negatives=sampled,
@@ -45,19 +62,14 @@ def evaluate_workdir(
         keep_top=dump_k,
         seed=cfg.seed,
     )
-    score = jax.jit(functools.partial(score_step, graphdef=trained.graphdef))
-    result, top = evaluate(
-        lambda h, u, *c: score(trained.params, h, u, *c), data, dataset.num_items, options
-    )
+    result, top = evaluate(score_fn, data, dataset.num_items, options)
     popularity = dataset.item_popularity(split).astype(np.float32)
     mostpop, _ = evaluate(
         popularity_score_fn(popularity), data, dataset.num_items, options, progress=False
     )
     result.update(
         split=split,
-        model=cfg.model.name,
-        checkpoint_step=trained.meta.get("step"),
-        seed=cfg.seed,
+        **identity,
         baselines={"mostpop": {k: mostpop[k] for k in HEADLINE}},
         improvement_over_mostpop={
             k: (result[k] / mostpop[k] - 1.0) if mostpop[k] else None

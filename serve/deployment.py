@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import sys
 import time
 from typing import Any
 
@@ -34,6 +35,8 @@ class Recommender:
 
     def __init__(self, settings: dict[str, Any]):
         self.settings = ServeSettings.from_mapping(settings).with_env()
+        if self.settings.gil_switch_interval_s is not None:
+            sys.setswitchinterval(self.settings.gil_switch_interval_s)
         self.metrics = RayMetrics()
         self.service = load_service(self.settings)
         # One model thread: the event loop parses the next requests while a batch computes

@@ -12,6 +12,7 @@ import logging
 import os
 import pathlib
 import signal
+import sys
 import threading
 
 from serve.settings import BACKENDS, TOKEN_ENV, ServeSettings
@@ -91,6 +92,8 @@ def run_plain(settings: ServeSettings) -> None:
     import uvicorn
 
     app = plain_app(settings)
+    if settings.gil_switch_interval_s is not None:
+        sys.setswitchinterval(settings.gil_switch_interval_s)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
 
 

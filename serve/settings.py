@@ -39,6 +39,10 @@ class ServeSettings:
         access_log: Ray Serve's per-request access log (off: it costs throughput).
         cold_start_max_items: MAML exports on the jax backend adapt histories of 1..N items
             before scoring them; None = the export's ``cold_start.max_history_items``, 0 = off.
+        gil_switch_interval_s: ``sys.setswitchinterval`` in the serving process (0.5 ms), or
+            None to keep Python's 5 ms. The event loop and the model thread hand the GIL back
+            and forth once per batch; with 5 ms a finished model call can wait that long for
+            a busy event loop to let go (docs/serving.md, "GIL switch interval").
         throughput_optimized: ``jaxrec serve`` sets ``RAY_SERVE_THROUGHPUT_OPTIMIZED=1`` before
             starting Ray (direct ingress: the replica answers HTTP itself, no proxy hop).
     """
@@ -61,6 +65,7 @@ class ServeSettings:
     num_threads: int | None = None
     access_log: bool = False
     cold_start_max_items: int | None = None
+    gil_switch_interval_s: float | None = 0.0005
     throughput_optimized: bool = False
 
     def __post_init__(self):
@@ -75,6 +80,10 @@ class ServeSettings:
             )
         if self.cold_start_max_items is not None and self.cold_start_max_items < 0:
             raise ValueError(f"cold_start_max_items: must be >= 0, got {self.cold_start_max_items}")
+        if self.gil_switch_interval_s is not None and not 0 < self.gil_switch_interval_s <= 1:
+            raise ValueError(
+                f"gil_switch_interval_s: must be in (0, 1], got {self.gil_switch_interval_s}"
+            )
         if self.max_ongoing_requests < self.max_batch_size:
             raise ValueError("max_ongoing_requests: must be >= max_batch_size")
 

@@ -14,7 +14,7 @@ import logging
 import pathlib
 import shutil
 
-from jaxrec import __version__
+from jaxrec import __version__, ensemble
 from jaxrec import config as config_lib
 from jaxrec.export import jax_format, onnx_format, savedmodel_format, trt_engine
 from jaxrec.export.artifact import ITEMS_FILE, ExportError, finalize_metadata, staging_dir
@@ -69,27 +69,37 @@ def export_run(
     from jaxrec.training.setup import load_trained
 
     cold = None
-    if cold_start.is_meta_run(workdir):  # MAML: base model + adapter; jax can adapt at serving
-        trained, cold = cold_start.load_meta_trained(workdir, data_dir)
+    if ensemble.is_ensemble(workdir):  # members joined into one model (mean of logits)
+        trained = ensemble.load_ensemble(workdir, data_dir)
+        description = ensemble.export_description(trained)
+        source = {"checkpoint_step": None, "valid": trained.record.get("valid")}
     else:
-        trained = load_trained(workdir, data_dir)
-    cfg, dataset = trained.cfg, trained.dataset
-    if cfg.model.name in USER_MODELS:
-        raise ExportError(f"model.name={cfg.model.name!r}: needs user ids; only history models")
+        if cold_start.is_meta_run(workdir):  # MAML: base model + adapter; jax adapts at serving
+            trained, cold = cold_start.load_meta_trained(workdir, data_dir)
+        else:
+            trained = load_trained(workdir, data_dir)
+        cfg = trained.cfg
+        if cfg.model.name in USER_MODELS:
+            raise ExportError(f"model.name={cfg.model.name!r}: needs user ids; only history models")
+        description = {
+            "model_name": cfg.model.name,
+            "model_config": config_lib.to_dict(cfg)["model"],
+            "train_config": config_lib.to_dict(cfg),
+            "max_len": cfg.model.max_len,
+        }
+        source = {"checkpoint_step": trained.meta.get("step"), "valid": trained.meta.get("valid")}
+    dataset, max_len = trained.dataset, description["max_len"]
     k = min(k_max, dataset.num_items)
     graphdef, params = inference_parts(trained.graphdef, trained.params)
     metadata = {
         "format": fmt,
         "metadata_version": 1,
-        "model_name": cfg.model.name,
-        "model_config": config_lib.to_dict(cfg)["model"],
-        "train_config": config_lib.to_dict(cfg),
-        "max_len": cfg.model.max_len,
+        **description,
         "num_items": dataset.num_items,
         "k_max": k,
         "signature": {
             "inputs": {
-                "histories": ["B", cfg.model.max_len, "int32"],
+                "histories": ["B", max_len, "int32"],
                 "exclude_seen": ["B", "bool"],
             },
             "outputs": {"item_ids": ["B", k, "int32"], "scores": ["B", k, "float32"]},
@@ -102,8 +112,7 @@ def export_run(
         "source": {
             "workdir": str(pathlib.Path(workdir).resolve()),
             "data": str(dataset.directory.resolve()),
-            "checkpoint_step": trained.meta.get("step"),
-            "valid": trained.meta.get("valid"),
+            **source,
         },
     }
     if cold is not None:
@@ -111,9 +120,9 @@ def export_run(
     with staging_dir(out, overwrite=overwrite) as tmp:
         shutil.copyfile(dataset.directory / ITEMS_FILE, tmp / ITEMS_FILE)
         bundle_feature_files(tmp, metadata)
-        extra = _write_format(fmt, tmp, graphdef, params, k, cfg.model.max_len, trt_options)
+        extra = _write_format(fmt, tmp, graphdef, params, k, max_len, trt_options)
         metadata = finalize_metadata(tmp, {**metadata, **extra})
-    log.info("exported %s (%s) to %s", cfg.model.name, fmt, out)
+    log.info("exported %s (%s) to %s", description["model_name"], fmt, out)
     return metadata
 
 
@@ -145,8 +154,7 @@ def bundle_feature_files(directory: pathlib.Path, metadata: dict) -> None:
     carries its own copies and records them relative to itself, so it loads on any machine
     (``jax_format.load_params`` resolves them against the export directory).
     """
-    for section in ("train_config", "model_config"):
-        model = metadata[section]["model"] if section == "train_config" else metadata[section]
+    for model in jax_format.model_sections(metadata):
         for field in jax_format.FEATURE_FILE_FIELDS:
             source = model.get(field)
             if not source:

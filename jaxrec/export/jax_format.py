@@ -32,27 +32,48 @@ def write_params(directory: pathlib.Path, params: nnx.State) -> None:
     (directory / PARAMS_FILE).write_bytes(serialization.msgpack_serialize(pure))
 
 
-def load_params(directory: pathlib.Path, metadata: dict) -> tuple[nnx.GraphDef, nnx.State]:
-    """The dropout-free inference model of an export, split into (graphdef, params).
+def model_sections(metadata: dict) -> list[dict]:
+    """Every model-config mapping in export metadata (one per ensemble member, plus the top)."""
+    train_config, model_config = metadata["train_config"], metadata["model_config"]
+    members = train_config.get("ensemble")
+    trained = [c["model"] for c in members] if members else [train_config["model"]]
+    return [*trained, *model_config.get("members", [model_config])]
 
-    Raises:
-        ExportError: the parameters do not fit the model described by the metadata.
-    """
-    cfg = config_lib.from_dict(metadata["train_config"])
-    bundled = {  # feature files the export carries (exporter.bundle_feature_files)
+
+def _with_bundled_files(directory: pathlib.Path, train_config: dict) -> config_lib.TrainConfig:
+    """The config with the feature files the export carries resolved against ``directory``."""
+    cfg = config_lib.from_dict(train_config)
+    bundled = {  # exporter.bundle_feature_files records them relative to the export
         field: str(directory / value)
         for field in FEATURE_FILE_FIELDS
         if (value := getattr(cfg.model, field, "")) and not pathlib.Path(value).is_absolute()
     }
     if bundled:
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, **bundled))
+    return cfg
+
+
+def load_params(directory: pathlib.Path, metadata: dict) -> tuple[nnx.GraphDef, nnx.State]:
+    """The dropout-free inference model of an export, split into (graphdef, params).
+
+    Raises:
+        ExportError: the parameters do not fit the model described by the metadata.
+    """
+    train_config = metadata["train_config"]
+    members = train_config.get("ensemble")  # jaxrec.ensemble.export_description
+    cfgs = [_with_bundled_files(directory, c) for c in (members or [train_config])]
 
     def build():
-        model = build_model(cfg.model, metadata["num_items"], seed=0)
+        models = [build_model(cfg.model, metadata["num_items"], seed=0) for cfg in cfgs]
+        if members:
+            from jaxrec.ensemble import EnsembleModel
+
+            return EnsembleModel(models, [cfg.model.max_len for cfg in cfgs])
+        model = models[0]
         if metadata.get("cold_start"):  # a MAML run: base model + meta-learned adapter
             from jaxrec.export.cold_start import wrap
 
-            model = wrap(model, cfg.model.embed_dim)
+            model = wrap(model, cfgs[0].model.embed_dim)
         return model
 
     abstract = nnx.eval_shape(build)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import pathlib
 
 import jax
@@ -18,9 +19,12 @@ import numpy as np
 from data_pipeline.cold_items import read_cold_items
 from data_pipeline.pipeline import EvalData, eval_data
 from jaxrec.atomic_io import write_json
+from jaxrec.ensemble import is_ensemble
 from jaxrec.evaluation import EvalOptions, evaluate, popularity_score_fn
 from jaxrec.training.setup import RUN_FILE, load_trained
 from jaxrec.training.step import score_step
+
+log = logging.getLogger(__name__)
 
 K = 10
 
@@ -54,6 +58,9 @@ def cold_items_block(workdir, *, split: str = "test", data_dir=None, include_see
     workdir = pathlib.Path(workdir)
     cold = read_cold_items(_data_dir(workdir, data_dir))
     if cold is None:
+        return None
+    if is_ensemble(workdir):
+        log.warning("%s: no cold-item block for ensembles; evaluate a member for it", workdir)
         return None
     trained = load_trained(workdir, data_dir)
     cfg, dataset = trained.cfg, trained.dataset

@@ -10,8 +10,14 @@ CONFIGS = sorted((pathlib.Path(__file__).parents[2] / "configs").glob("*.py"))
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_every_shipped_config_loads_and_round_trips(path):
-    cfg = config.load_config(path)
-    assert config.from_dict(config.to_dict(cfg)) == cfg
+    experiment = config.load_experiment(path)
+    if isinstance(experiment, config.EnsembleConfig):  # every member is a shipped config
+        members = [path.parent / member.config for member in experiment.members]
+    else:
+        members = [path]
+    for member in members:
+        cfg = config.load_config(member)
+        assert config.from_dict(config.to_dict(cfg)) == cfg
 
 
 def test_overrides_are_typed():

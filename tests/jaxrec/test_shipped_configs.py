@@ -29,13 +29,6 @@ EXTRA = {
 }
 
 
-def test_best_ml1m_is_the_shipped_sasrec_config():
-    from jaxrec.config import load_config
-
-    configs = REPO / "configs"
-    assert load_config(configs / "best_ml1m.py") == load_config(configs / "sasrec.py")
-
-
 @pytest.mark.parametrize("name", NEURAL_CONFIGS)
 def test_shipped_config_trains_and_beats_chance(name, tiny_dataset, tmp_path):
     workdir, out = tmp_path / "work", tmp_path / "test.json"

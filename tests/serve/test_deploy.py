@@ -231,3 +231,10 @@ def test_cli_binds_loopback_by_default(tmp_path, host):
         ServeSettings(backend="torch")
     with pytest.raises(ValueError, match="unknown serve setting"):
         ServeSettings.from_mapping({"max_batch": 3})
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.001, 2.0])
+def test_gil_switch_interval_must_be_a_positive_fraction_of_a_second(bad):
+    assert ServeSettings(gil_switch_interval_s=0.0005).gil_switch_interval_s == 0.0005
+    with pytest.raises(ValueError, match="gil_switch_interval_s"):
+        ServeSettings(gil_switch_interval_s=bad)

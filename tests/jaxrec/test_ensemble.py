@@ -1,0 +1,117 @@
+"""Ensembles: train members, resume, refuse foreign runs, score by the mean of member logits."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from flax import nnx
+
+from jaxrec.cli import main
+from jaxrec.config import EnsembleConfig, EnsembleMember, load_config, load_experiment
+from jaxrec.ensemble import ensemble_score_fn, load_ensemble, mean_member_scores
+
+from .conftest import REPO, TINY_CONFIG
+
+ENSEMBLE_FILE = f"""
+from jaxrec.config import EnsembleConfig, EnsembleMember
+
+
+def get_config():
+    return EnsembleConfig(members=(EnsembleMember({str(TINY_CONFIG)!r}, 5),
+                                   EnsembleMember({str(TINY_CONFIG)!r}, 6)))
+"""
+
+
+@pytest.fixture(scope="module")
+def ensemble_run(tiny_dataset, tmp_path_factory):
+    root = tmp_path_factory.mktemp("ensemble")
+    config = root / "ens.py"
+    config.write_text(ENSEMBLE_FILE)
+    workdir = root / "work"
+    argv = ["train", "--config", str(config), "--data", str(tiny_dataset), "--workdir"]
+    assert main([*argv, str(workdir), "--set", "max_epochs=3"]) == 0
+    return config, workdir, argv
+
+
+def test_members_train_into_their_own_workdirs(ensemble_run):
+    _, workdir, _ = ensemble_run
+    record = json.loads((workdir / "ensemble.json").read_text())
+    assert [m["name"] for m in record["members"]] == ["m0-tiny-seed5", "m1-tiny-seed6"]
+    for member in record["members"]:
+        summary = json.loads((workdir / member["workdir"] / "train_summary.json").read_text())
+        assert summary["seed"] == member["seed"] and summary["stop_reason"] == "max_epochs"
+    assert 0 < record["valid"]["ndcg@10"] <= 1 and record["valid"]["num_users"] == 96
+
+
+def test_ensemble_scores_are_the_mean_of_member_logits(ensemble_run):
+    _, workdir, _ = ensemble_run
+    loaded = load_ensemble(workdir)
+    assert len(loaded.members) == 2
+    rng = np.random.default_rng(0)
+    histories = rng.integers(0, loaded.dataset.num_items + 1, (5, loaded.max_len)).astype(np.int32)
+    got = np.asarray(ensemble_score_fn(loaded)(histories, np.zeros(5, np.int32)))
+    want = mean_member_scores(loaded, histories)
+    np.testing.assert_allclose(got[:, 1:], want[:, 1:], atol=1e-5)
+    assert np.all(np.isneginf(got[:, 0]))
+    # Both members count: the mean is neither member's own scores.
+    for member in loaded.members:
+        model = nnx.merge(member.graphdef, member.params)
+        own = np.asarray(model.score_all(histories, None))
+        assert np.abs(own[:, 1:] - got[:, 1:]).max() > 1e-3
+
+
+def test_evaluate_reports_the_ensemble(ensemble_run, tmp_path):
+    _, workdir, _ = ensemble_run
+    out = tmp_path / "test.json"
+    assert main(["evaluate", "--workdir", str(workdir), "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["model"] == "ensemble" and result["protocol"] == "full"
+    assert result["members"] == ["m0-tiny-seed5", "m1-tiny-seed6"]
+    assert 0 < result["ndcg@10"] <= 1
+
+
+def test_rerun_keeps_finished_members_and_refuses_a_changed_config(ensemble_run, capsys):
+    _, workdir, argv = ensemble_run
+    summaries = sorted((workdir / "members").glob("*/train_summary.json"))
+    before = [os.stat(p).st_mtime_ns for p in summaries]
+    assert main([*argv, str(workdir), "--set", "max_epochs=3"]) == 0
+    assert [os.stat(p).st_mtime_ns for p in summaries] == before
+    assert main([*argv, str(workdir), "--set", "max_epochs=3", "model.dropout=0.3"]) != 0
+    assert "m0-tiny-seed5: holds a run of a different config" in capsys.readouterr().err
+
+
+def test_ensemble_config_needs_two_members_and_is_not_a_single_model():
+    with pytest.raises(ValueError, match=">= 2 members"):
+        EnsembleConfig(members=(EnsembleMember("sasrec.py", 0),))
+    best = REPO / "configs" / "best_ml1m.py"
+    experiment = load_experiment(best)
+    assert isinstance(experiment, EnsembleConfig)
+    assert [(m.config, m.seed) for m in experiment.members] == [
+        *[("sasrec.py", s) for s in range(3)],
+        ("hybrid.py", 0),
+    ]
+    with pytest.raises(TypeError, match="ensemble config"):
+        load_config(best)
+
+
+@pytest.mark.parametrize("fmt", ["jax", "onnx"])
+def test_export_of_an_ensemble_returns_its_top_k(ensemble_run, tmp_path, fmt):
+    from jaxrec.export.runtime import load_backend
+    from jaxrec.export.scoring import topk_with_exclusion
+
+    _, workdir, _ = ensemble_run
+    out = tmp_path / fmt
+    assert main(["export", "--workdir", str(workdir), "--format", fmt, "--out", str(out)]) == 0
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["model_name"] == "ensemble" and len(metadata["train_config"]["ensemble"]) == 2
+    loaded = load_ensemble(workdir)
+    rng = np.random.default_rng(1)
+    histories = rng.integers(0, loaded.dataset.num_items + 1, (6, loaded.max_len)).astype(np.int32)
+    exclude = np.array([True, False] * 3)
+    scores = ensemble_score_fn(loaded)(histories, np.zeros(6, np.int32))
+    k = metadata["k_max"]
+    want_ids, want_scores = topk_with_exclusion(scores, histories, exclude, k)
+    ids, got_scores = load_backend(out).recommend(histories, exclude)
+    np.testing.assert_array_equal(np.asarray(ids), np.asarray(want_ids))
+    np.testing.assert_allclose(np.asarray(got_scores), np.asarray(want_scores), atol=1e-4)
