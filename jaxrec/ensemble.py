@@ -17,7 +17,6 @@ import logging
 import pathlib
 
 import jax
-import numpy as np
 from flax import nnx
 
 from jaxrec import config as config_lib
@@ -230,15 +229,6 @@ def load_ensemble(workdir: str | pathlib.Path, data_dir: str | None = None) -> L
     model = EnsembleModel([nnx.merge(m.graphdef, m.params) for m in members], max_lens)
     graphdef, params = nnx.split(model)
     return LoadedEnsemble(members, members[0].dataset, graphdef, params, max(max_lens), record)
-
-
-def mean_member_scores(loaded: LoadedEnsemble, histories: np.ndarray) -> np.ndarray:
-    """Reference for tests: float[B, I] mean of each member's own ``score_all``."""
-    out = []
-    for member in loaded.members:
-        model = nnx.merge(member.graphdef, member.params)
-        out.append(np.asarray(model.score_all(histories[:, -member.cfg.model.max_len :], None)))
-    return np.mean(out, axis=0)
 
 
 def ensemble_score_fn(loaded: LoadedEnsemble):

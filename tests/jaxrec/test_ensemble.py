@@ -9,7 +9,7 @@ from flax import nnx
 
 from jaxrec.cli import main
 from jaxrec.config import EnsembleConfig, EnsembleMember, load_config, load_experiment
-from jaxrec.ensemble import ensemble_score_fn, load_ensemble, mean_member_scores
+from jaxrec.ensemble import LoadedEnsemble, ensemble_score_fn, load_ensemble
 
 from .conftest import REPO, TINY_CONFIG
 
@@ -21,6 +21,15 @@ def get_config():
     return EnsembleConfig(members=(EnsembleMember({str(TINY_CONFIG)!r}, 5),
                                    EnsembleMember({str(TINY_CONFIG)!r}, 6)))
 """
+
+
+def mean_member_scores(loaded: LoadedEnsemble, histories: np.ndarray) -> np.ndarray:
+    """Reference: float[B, I] mean of each member's own ``score_all`` (full forward pass)."""
+    out = []
+    for member in loaded.members:
+        model = nnx.merge(member.graphdef, member.params)
+        out.append(np.asarray(model.score_all(histories[:, -member.cfg.model.max_len :], None)))
+    return np.mean(out, axis=0)
 
 
 @pytest.fixture(scope="module")
