@@ -98,7 +98,10 @@ def plot(summary: dict, path: pathlib.Path) -> None:
         rows = summary["results"][dataset]
         names = list(rows)
         ax.bar(
-            names,
+            [
+                f"{n}\n({rows[n]['ndcg@10']['runs']} seed{'s' * (rows[n]['ndcg@10']['runs'] > 1)})"
+                for n in names
+            ],
             [rows[n]["ndcg@10"]["mean"] for n in names],
             yerr=[rows[n]["ndcg@10"]["std"] for n in names],
             capsize=4,
