@@ -198,11 +198,19 @@ class LoadedEnsemble:
     """What evaluation needs from a trained ensemble."""
 
     members: list  # jaxrec.training.setup.TrainedModel, one per member
-    dataset: object
     graphdef: nnx.GraphDef
     params: nnx.State
-    max_len: int
     record: dict
+
+    @property
+    def dataset(self):
+        """The prepared dataset every member was trained on."""
+        return self.members[0].dataset
+
+    @property
+    def max_len(self) -> int:
+        """The longest member window: evaluation histories are cut to this."""
+        return max(m.cfg.model.max_len for m in self.members)
 
 
 def load_ensemble(workdir: str | pathlib.Path, data_dir: str | None = None) -> LoadedEnsemble:
@@ -228,7 +236,7 @@ def load_ensemble(workdir: str | pathlib.Path, data_dir: str | None = None) -> L
     max_lens = [m.cfg.model.max_len for m in members]
     model = EnsembleModel([nnx.merge(m.graphdef, m.params) for m in members], max_lens)
     graphdef, params = nnx.split(model)
-    return LoadedEnsemble(members, members[0].dataset, graphdef, params, max(max_lens), record)
+    return LoadedEnsemble(members, graphdef, params, record)
 
 
 def ensemble_score_fn(loaded: LoadedEnsemble):
