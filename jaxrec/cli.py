@@ -197,27 +197,28 @@ def cmd_train(args) -> int:
     from jaxrec import config as config_lib
     from jaxrec.training.fit import fit
 
-    experiment = config_lib.load_experiment(args.config)
-    if isinstance(experiment, config_lib.EnsembleConfig):
-        from jaxrec.ensemble import train_ensemble
+    with distributed.exit_at_once_on_error():
+        experiment = config_lib.load_experiment(args.config)
+        if isinstance(experiment, config_lib.EnsembleConfig):
+            from jaxrec.ensemble import train_ensemble
 
-        summary = train_ensemble(
-            experiment,
-            args.config,
-            args.data,
-            args.workdir,
-            overrides=args.set,
-            seed=args.seed,
-            max_minutes=args.max_minutes,
-        )
-    else:
-        cfg = config_lib.apply_overrides(experiment, args.set)
-        extra = {}
-        if args.seed is not None:
-            extra["seed"] = args.seed
-        if args.max_minutes is not None:
-            extra["max_minutes"] = args.max_minutes
-        summary = fit(config_lib.dataclasses.replace(cfg, **extra), args.data, args.workdir)
+            summary = train_ensemble(
+                experiment,
+                args.config,
+                args.data,
+                args.workdir,
+                overrides=args.set,
+                seed=args.seed,
+                max_minutes=args.max_minutes,
+            )
+        else:
+            cfg = config_lib.apply_overrides(experiment, args.set)
+            extra = {}
+            if args.seed is not None:
+                extra["seed"] = args.seed
+            if args.max_minutes is not None:
+                extra["max_minutes"] = args.max_minutes
+            summary = fit(config_lib.dataclasses.replace(cfg, **extra), args.data, args.workdir)
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -286,10 +286,15 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class EnsembleMember:
-    """One member of an ensemble: a config file (relative to the ensemble's file) and a seed."""
+    """One member of an ensemble: a config file (relative to the ensemble's file) and a seed.
+
+    ``overrides`` are ``--set`` style ``key=value`` strings applied to this member's config
+    before the command line's (which apply to every member).
+    """
 
     config: str
     seed: int
+    overrides: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

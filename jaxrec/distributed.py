@@ -11,9 +11,12 @@ are gloo over TCP.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
+import sys
+import traceback
 
 import jax
 import numpy as np
@@ -86,6 +89,25 @@ def initialize(spec: ClusterSpec | None) -> None:
         jax.local_device_count(),
         jax.device_count(),
     )
+
+
+@contextlib.contextmanager
+def exit_at_once_on_error():
+    """In a multi-process run, a process whose body raises prints the error and exits (1).
+
+    Returning normally would run JAX's exit hook, which waits at the shutdown barrier for
+    the other processes, while they wait in a collective for this one: all of them hang
+    until the coordination service times out (minutes) and the first error scrolls away.
+    Single-process runs re-raise as usual.
+    """
+    try:
+        yield
+    except Exception:
+        if jax.process_count() == 1:
+            raise
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 def global_array(value: np.ndarray, sharding: Sharding) -> jax.Array:

@@ -38,6 +38,7 @@ class Member:
 
     name: str
     config_path: pathlib.Path
+    overrides: tuple[str, ...]  # the member's own (the ensemble file's), not the command line's
     cfg: TrainConfig
 
 
@@ -59,7 +60,7 @@ def resolve_members(
     Args:
         ensemble: the members.
         config_path: the ensemble config file (member paths are relative to its folder).
-        overrides: ``--set`` values, applied to every member.
+        overrides: ``--set`` values, applied to every member after its own overrides.
         seed: when given, member ``i`` gets ``seed + i`` instead of its listed seed.
         max_minutes: each member's training budget (None keeps the member's own).
     """
@@ -67,11 +68,13 @@ def resolve_members(
     members = []
     for i, spec in enumerate(ensemble.members):
         path = folder / spec.config
-        cfg = config_lib.apply_overrides(config_lib.load_config(path), list(overrides))
+        cfg = config_lib.apply_overrides(
+            config_lib.load_config(path), [*spec.overrides, *overrides]
+        )
         member_seed = spec.seed if seed is None else seed + i
         budget = cfg.max_minutes if max_minutes is None else max_minutes
         cfg = dataclasses.replace(cfg, seed=member_seed, max_minutes=budget)
-        members.append(Member(f"m{i}-{path.stem}-seed{member_seed}", path, cfg))
+        members.append(Member(f"m{i}-{path.stem}-seed{member_seed}", path, spec.overrides, cfg))
     return members
 
 
@@ -147,6 +150,7 @@ def train_ensemble(
                 "workdir": f"{MEMBERS_DIR}/{member.name}",
                 "config": str(member.config_path),
                 "seed": member.cfg.seed,
+                "overrides": list(member.overrides),
                 "model": member.cfg.model.name,
                 "train_summary": summary,
             }

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import pathlib
+import signal
 import socket
 import subprocess
 import sys
@@ -31,7 +33,14 @@ def _free_port() -> int:
 
 
 class TrainProcess:
-    """A Ray actor body: runs one process of ``jaxrec train`` as a subprocess."""
+    """A Ray actor body: runs one process of ``jaxrec train`` as a subprocess.
+
+    Created with ``max_concurrency=2`` so that ``stop`` can end the subprocess while ``run``
+    waits for it.
+    """
+
+    def __init__(self):
+        self._proc: subprocess.Popen | None = None
 
     def coordinator(self) -> str:
         """``ip:port`` on this actor's node for the JAX coordination service."""
@@ -39,17 +48,40 @@ class TrainProcess:
 
         return f"{ray.util.get_node_ip_address()}:{_free_port()}"
 
-    def run(self, argv: list[str], env: dict[str, str]) -> tuple[int, str]:
-        """(exit code, last 4,000 characters of stderr) of ``jaxrec train argv``."""
-        full_env = {**os.environ, **env}
-        proc = subprocess.run(
+    def run(self, argv: list[str], env: dict[str, str], log_path: str | None) -> tuple[int, str]:
+        """(exit code, last 4,000 characters of stderr) of ``jaxrec train argv``.
+
+        The whole stderr also goes to ``log_path`` when given (the first error of a failed
+        process is often far above the tail).
+        """
+        self._proc = subprocess.Popen(
             [sys.executable, "-m", "jaxrec.cli", "train", *argv],
-            env=full_env,
-            capture_output=True,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
+            start_new_session=True,
         )
-        return proc.returncode, proc.stderr[-4000:]
+        _, stderr = self._proc.communicate()
+        if log_path:
+            pathlib.Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+            pathlib.Path(log_path).write_text(stderr)
+        return self._proc.returncode, stderr[-4000:]
+
+    def stop(self) -> None:
+        """Kills the subprocess (and its children) if it is still running."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+
+
+def _workdir(train_argv: list[str]) -> pathlib.Path | None:
+    """The ``--workdir`` of a ``jaxrec train`` command line, if it names one."""
+    for i, arg in enumerate(train_argv):
+        if arg == "--workdir" and i + 1 < len(train_argv):
+            return pathlib.Path(train_argv[i + 1])
+        if arg.startswith("--workdir="):
+            return pathlib.Path(arg.split("=", 1)[1])
+    return None
 
 
 def launch_actors(
@@ -70,14 +102,17 @@ def launch_actors(
         cpus_per_process: Ray CPU resources per actor.
 
     Returns:
-        (exit code, stderr tail) per process, in process-id order.
+        (exit code, stderr tail) per process, in process-id order; the full stderr of
+        process ``i`` is in ``WORKDIR/logs/process_i.log``. When one process fails, the
+        others are killed (exit code -9) instead of waiting in a collective.
     """
     import ray
 
     ray.init(address=address, ignore_reinit_error=True)
-    actor = ray.remote(num_cpus=cpus_per_process)(TrainProcess)
+    actor = ray.remote(num_cpus=cpus_per_process, max_concurrency=2)(TrainProcess)
     actors = [actor.remote() for _ in range(processes)]
     coordinator = ray.get(actors[0].coordinator.remote())
+    workdir = _workdir(train_argv)
     futures = []
     for pid, handle in enumerate(actors):
         env = {
@@ -88,8 +123,19 @@ def launch_actors(
         if cpu_devices:
             env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={cpu_devices}"
             env["JAX_PLATFORMS"] = "cpu"
-        futures.append(handle.run.remote(train_argv, env))
-    return ray.get(futures)
+        log_path = None if workdir is None else str(workdir / "logs" / f"process_{pid}.log")
+        futures.append(handle.run.remote(train_argv, env, log_path))
+    # One failed process leaves the others blocked in a collective until the coordination
+    # service times out (minutes): stop them as soon as any process fails.
+    pending = list(futures)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        if ray.get(done[0])[0] != 0:
+            ray.get([handle.stop.remote() for handle in actors])
+    results = ray.get(futures)
+    for handle in actors:
+        ray.kill(handle)
+    return results
 
 
 def launch_jax_trainer(train_argv: list[str], workers: int, *, use_gpu: bool, use_tpu: bool):

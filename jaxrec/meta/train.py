@@ -20,7 +20,6 @@ import grain
 import jax
 import numpy as np
 import optax
-from tensorboardX import SummaryWriter
 from tqdm.auto import tqdm
 
 from data_pipeline.dataset import PreparedDataset
@@ -34,6 +33,7 @@ from jaxrec.meta.params import LOG_LR, ParamSplit, init_meta_params
 from jaxrec.meta.tasks import TaskSampler
 from jaxrec.training import setup
 from jaxrec.training.optim import build_optimizer
+from jaxrec.training.scalars import scalar_writer
 from jaxrec.training.state import TrainState, abstract_like, create_state
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
         donate_argnums=0,
     )
     validator = cold_eval.ColdScorer(loop=loop, num_items=dataset.num_items, m=m, length=m.task_len)
-    writer = SummaryWriter(str(workdir / "tb"))
+    writer = scalar_writer(workdir)
     budget_s = None if cfg.max_minutes is None else cfg.max_minutes * 60.0
     step = int(state.step)
     bar = tqdm(total=m.meta_steps, initial=step, desc="meta-train", unit="step", dynamic_ncols=True)

@@ -17,8 +17,9 @@ import jax
 import numpy as np
 
 from data_pipeline.cold_items import read_cold_items
-from data_pipeline.pipeline import EvalData, eval_data
+from data_pipeline.pipeline import EvalData, eval_data, with_context
 from jaxrec.atomic_io import write_json
+from jaxrec.context_features import eval_tables
 from jaxrec.ensemble import is_ensemble
 from jaxrec.evaluation import EvalOptions, evaluate, popularity_score_fn
 from jaxrec.training.setup import RUN_FILE, load_trained
@@ -38,12 +39,13 @@ def random_expectation(num_candidates: np.ndarray, k: int = K) -> dict:
 
 
 def subset(data: EvalData, rows: np.ndarray) -> EvalData:
-    """The users at ``rows`` of ``data``."""
+    """The users at ``rows`` of ``data`` (with their context, if ``data`` has it)."""
     return EvalData(
         users=data.users[rows],
         histories=data.histories[rows],
         targets=data.targets[rows],
         seen=[data.seen[i] for i in rows],
+        context=None if data.context is None else data.context[rows],
     )
 
 
@@ -64,7 +66,7 @@ def cold_items_block(workdir, *, split: str = "test", data_dir=None, include_see
         return None
     trained = load_trained(workdir, data_dir)
     cfg, dataset = trained.cfg, trained.dataset
-    data = eval_data(dataset, split, cfg.model.max_len)
+    data = with_context(eval_data(dataset, split, cfg.model.max_len), eval_tables(cfg, dataset))
     rows = np.flatnonzero(np.isin(data.targets, cold))
     block = {"hr@10": None, "ndcg@10": None, "num_events": len(rows), "num_cold_items": len(cold)}
     if not len(rows):
@@ -72,7 +74,9 @@ def cold_items_block(workdir, *, split: str = "test", data_dir=None, include_see
     data = subset(data, rows)
     options = EvalOptions(exclude_seen=not include_seen, batch_size=cfg.eval.batch_size)
     score = jax.jit(functools.partial(score_step, graphdef=trained.graphdef))
-    model, _ = evaluate(lambda h, u: score(trained.params, h, u), data, dataset.num_items, options)
+    model, _ = evaluate(
+        lambda h, u, *c: score(trained.params, h, u, *c), data, dataset.num_items, options
+    )
     popularity = dataset.item_popularity(split).astype(np.float32)
     mostpop, _ = evaluate(
         popularity_score_fn(popularity), data, dataset.num_items, options, progress=False

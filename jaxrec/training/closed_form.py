@@ -15,7 +15,6 @@ import time
 
 import jax
 import numpy as np
-from tensorboardX import SummaryWriter
 from tqdm.auto import tqdm
 
 from data_pipeline.dataset import PreparedDataset
@@ -27,6 +26,7 @@ from jaxrec.checkpoint import Checkpointer
 from jaxrec.config import MeshConfig, TrainConfig
 from jaxrec.evaluation import EvalOptions, evaluate
 from jaxrec.training import setup
+from jaxrec.training.scalars import scalar_writer
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def fit(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
     data = eval_data(dataset, "valid", cfg.model.max_len)
     options = EvalOptions(exclude_seen=cfg.eval.exclude_seen, batch_size=cfg.eval.batch_size)
     metric = cfg.eval.early_stopping_metric
-    writer = SummaryWriter(str(workdir / "tb"))
+    writer = scalar_writer(workdir)
     history, best = [], None
     for l2 in tqdm(cfg.model.l2_grid, desc="ease l2", unit="fit"):
         weights = ease_from_gram(gram, l2)

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 
 import jax
-from tensorboardX import SummaryWriter
 from tqdm.auto import tqdm
 
 from data_pipeline.dataset import PreparedDataset
@@ -23,6 +22,7 @@ from jaxrec.config import TrainConfig
 from jaxrec.context_features import eval_tables
 from jaxrec.evaluation import EvalOptions, evaluate
 from jaxrec.training import setup
+from jaxrec.training.scalars import ScalarWriter, scalar_writer
 from jaxrec.training.state import abstract_like
 from jaxrec.training.step import score_step
 
@@ -75,7 +75,7 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
     prior = distributed.global_array(
         setup.log_prior(dataset, cfg.loss.proposal), sharding.replicated(mesh)
     )
-    writer = SummaryWriter(str(workdir / "tb"))
+    writer = scalar_writer(workdir)
     validate = Validator(
         cfg=cfg,
         score_fn=jax.jit(functools.partial(score_step, graphdef=parts.graphdef)),
@@ -141,7 +141,7 @@ class Validator:
     data: EvalData
     num_items: int
     ckpt: Checkpointer
-    writer: SummaryWriter
+    writer: ScalarWriter
     steps_per_epoch: int
 
     def __call__(self, state, step: int, progress: Progress) -> None:

@@ -104,6 +104,22 @@ def test_ensemble_config_needs_two_members_and_is_not_a_single_model():
         load_config(best)
 
 
+def test_member_overrides_apply_before_the_command_line(tmp_path):
+    from jaxrec.ensemble import resolve_members
+
+    ensemble = EnsembleConfig(
+        members=(
+            EnsembleMember(str(TINY_CONFIG), 0, overrides=("model.dropout=0.5", "max_epochs=7")),
+            EnsembleMember(str(TINY_CONFIG), 1),
+        )
+    )
+    members = resolve_members(ensemble, tmp_path / "ens.py", overrides=["max_epochs=2"])
+    tiny = load_config(TINY_CONFIG)
+    assert members[0].cfg.model.dropout == 0.5 and members[0].cfg.max_epochs == 2
+    assert members[1].cfg.model.dropout == tiny.model.dropout and members[1].cfg.seed == 1
+    assert members[0].overrides == ("model.dropout=0.5", "max_epochs=7")
+
+
 @pytest.mark.parametrize("fmt", ["jax", "onnx"])
 def test_export_of_an_ensemble_returns_its_top_k(ensemble_run, tmp_path, fmt):
     from jaxrec.export.runtime import load_backend

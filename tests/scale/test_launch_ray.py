@@ -28,3 +28,6 @@ def test_two_actor_processes_train_one_run(scale_dataset, tmp_path):
     assert [code for code, _ in results] == [0, 0], results
     summary = json.loads((workdir / "train_summary.json").read_text())
     assert summary["steps"] == 6 and summary["stop_reason"] == "max_epochs"
+    # One TensorBoard event file (process 0's), and each process's full stderr.
+    assert len(list((workdir / "tb").glob("events.out.tfevents.*"))) == 1
+    assert all((workdir / "logs" / f"process_{pid}.log").is_file() for pid in (0, 1))

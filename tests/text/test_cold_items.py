@@ -1,5 +1,6 @@
 """Cold-item hold-out: cold items only ever appear as test targets."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -12,9 +13,10 @@ from data_pipeline.cold_items import (
     read_cold_items,
 )
 from data_pipeline.dataset import PreparedDataset
+from data_pipeline.pipeline import EvalData
 from data_pipeline.records import history_for, target_for, train_items
 from data_pipeline.sequencing import SequenceTable
-from jaxrec.text.cold_eval import random_expectation
+from jaxrec.text.cold_eval import random_expectation, subset
 
 
 def _table(sequences):
@@ -81,3 +83,19 @@ def test_random_expectation_matches_simulation():
     ndcg = np.where(ranks < 10, 1.0 / np.log2(ranks + 2.0), 0.0).mean()
     exp = random_expectation(n)
     assert abs(exp["hr@10"] - hr) < 3e-3 and abs(exp["ndcg@10"] - ndcg) < 3e-3
+
+
+def test_subset_keeps_each_users_context_with_its_history():
+    n, length, features = 5, 4, 3
+    data = EvalData(
+        users=np.arange(n, dtype=np.int32),
+        histories=np.arange(n * length, dtype=np.int32).reshape(n, length),
+        targets=np.arange(n, dtype=np.int32) + 100,
+        seen=[np.array([u], np.int32) for u in range(n)],
+        context=np.arange(n * length * features, dtype=np.int32).reshape(n, length, features),
+    )
+    rows = np.array([3, 1])
+    part = subset(data, rows)
+    assert part.users.tolist() == [3, 1] and part.targets.tolist() == [103, 101]
+    np.testing.assert_array_equal(part.context, data.context[rows])
+    assert subset(dataclasses.replace(data, context=None), rows).context is None
