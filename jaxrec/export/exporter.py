@@ -64,6 +64,7 @@ def export_run(
     if out.exists() and not overwrite:
         raise ExportError(f"{out}: already exists (pass --overwrite to replace it)")
 
+    from jaxrec.context_features import uses_context
     from jaxrec.export import cold_start
     from jaxrec.models import USER_MODELS
     from jaxrec.training.setup import load_trained
@@ -81,6 +82,13 @@ def export_run(
         cfg = trained.cfg
         if cfg.model.name in USER_MODELS:
             raise ExportError(f"model.name={cfg.model.name!r}: needs user ids; only history models")
+        if uses_context(cfg):
+            raise ExportError(
+                f"model.name={cfg.model.name!r}: reads per-interaction context (time, user "
+                "attributes, device, sentiment), which the export signature (item histories "
+                "only) does not carry; its exported scores would differ from the evaluated "
+                "ones. Export a history-only model (e.g. configs/sasrec.py)"
+            )
         description = {
             "model_name": cfg.model.name,
             "model_config": config_lib.to_dict(cfg)["model"],
