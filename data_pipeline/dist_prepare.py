@@ -148,17 +148,30 @@ def _user_order(executor, partitions, max_users):
     raw = [r for uniques, _ in summaries for r in uniques]
     first = np.concatenate([f for _, f in summaries])
     all_int = stages.all_int_ids(raw)
-    keep = None
-    if max_users is not None:
-        if max_users < 1:
-            raise ValueError(f"max_users={max_users}: must be >= 1")
-        flat = np.zeros(len(raw), dtype=bool)
-        flat[stages.id_order(raw, first, all_int)[:max_users]] = True
-        keep = np.split(flat, np.cumsum([len(u) for u, _ in summaries])[:-1])
-    return summaries, first, all_int, keep
+    return summaries, first, all_int, users_to_keep(summaries, first, all_int, max_users)
 
 
-def _table(blocks: list[stages.UserBlock], user_raw: list[str], item_raw: list[str]):
+def users_to_keep(summaries, first, all_int, max_users) -> list[np.ndarray] | None:
+    """Per partition, bool[len(uniques)]: the first `max_users` users in id order (None: all).
+
+    Args:
+        summaries: per partition `(raw user ids, first indices)`.
+        first: int64[users] the first indices of every partition, concatenated.
+        all_int: every raw user id is an integer.
+        max_users: how many users to keep, or None.
+    """
+    if max_users is None:
+        return None
+    if max_users < 1:
+        raise ValueError(f"max_users={max_users}: must be >= 1")
+    raw = [r for uniques, _ in summaries for r in uniques]
+    flat = np.zeros(len(raw), dtype=bool)
+    flat[stages.id_order(raw, first, all_int)[:max_users]] = True
+    return np.split(flat, np.cumsum([len(u) for u, _ in summaries])[:-1])
+
+
+def assemble_table(blocks: list[stages.UserBlock], user_raw: list[str], item_raw: list[str]):
+    """The `SequenceTable` of every partition's `UserBlock` (any block order), users by id."""
     users = np.concatenate([b.users for b in blocks])
     lengths = np.concatenate([b.lengths for b in blocks])
     if not np.array_equal(np.sort(users), np.arange(len(user_raw))):
@@ -204,7 +217,7 @@ def _items(executor, partitions, masks, parts) -> tuple[list[str], dict[str, int
     return item_raw, {r: i for i, r in enumerate(item_raw, start=1)}
 
 
-def _users(summaries, first, all_int, kept_parts) -> tuple[list[str], list[np.ndarray]]:
+def order_users(summaries, first, all_int, kept_parts) -> tuple[list[str], list[np.ndarray]]:
     """Kept raw user ids in id order, and per partition the internal id of each local user."""
     raw = [r for uniques, _ in summaries for r in uniques]
     kept = np.concatenate(kept_parts)
@@ -258,7 +271,7 @@ def build_sequences_distributed(
     if not any(k.any() for k in kept):
         raise ValueError("no interactions left after filtering")
     item_raw, item_ids = _items(executor, partitions, masks, parts)
-    user_raw, user_ids = _users(summaries, first, all_int, kept)
+    user_raw, user_ids = order_users(summaries, first, all_int, kept)
     item_ref = executor.put(item_ids)
     blocks = executor.get(
         [
@@ -266,7 +279,7 @@ def build_sequences_distributed(
             for part, mask, ids in zip(partitions, masks, user_ids, strict=True)
         ]
     )
-    table = _table(blocks, user_raw, item_raw)
+    table = assemble_table(blocks, user_raw, item_raw)
     return table, read_side(source, input_path, path)
 
 

@@ -48,8 +48,12 @@ _KINDS = {"sasrec-txt": "pairs", "s3rec-txt": "sequence", "amazon-reviews": "ama
 _LATIN1 = "latin-1"
 
 
-def locate(source: str, input_path: pathlib.Path) -> tuple[pathlib.Path, str, dict]:
+def locate(
+    source: str, input_path: pathlib.Path, engine: str = "ray"
+) -> tuple[pathlib.Path, str, dict]:
     """The interaction file of `source`, its parser kind and parser options.
+
+    `engine` only names the `--engine` in the unsupported-source message.
 
     Raises:
         ValueError: a source the distributed engine does not support.
@@ -58,7 +62,7 @@ def locate(source: str, input_path: pathlib.Path) -> tuple[pathlib.Path, str, di
     if source not in SUPPORTED:
         supported = ", ".join(SUPPORTED)
         raise ValueError(
-            f"--engine ray does not support source {source!r} (supported: {supported}); "
+            f"--engine {engine} does not support source {source!r} (supported: {supported}); "
             "use --engine local"
         )
     if source != "movielens":

@@ -11,8 +11,10 @@ started (and stopped afterwards); with one, the driver joins that cluster. On a 
 cluster every node must have jaxrec installed and see the input at the same path (shared
 filesystem), since tasks open their chunk by path.
 
-Ray Data itself (`ray.data`) is not used: it needs pandas and pyarrow, which this project's
-lock file does not install. The stages are plain Ray tasks, the layer Ray Data runs on.
+The stages are plain Ray tasks. `--engine ray-data` (`ray_data_prepare`) runs the same stage
+functions on Ray Data Datasets instead (parse with `map_batches`, group-by-user with
+`groupby().map_groups`, k-core and item order with `groupby` aggregations) and writes the
+same files; it reuses `ray_cluster` from here.
 """
 
 import contextlib

@@ -38,9 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     prep.add_argument("--seed", type=int, default=0, help="seed of the cold-item draw")
     prep.add_argument(
         "--engine",
-        choices=("local", "ray"),
+        choices=("local", "ray", "ray-data"),
         default="local",
-        help="local: this process; ray: parallel on a Ray cluster (same output files)",
+        help="local: this process; ray: Ray tasks on a Ray cluster; ray-data: Ray Data "
+        "Datasets on a Ray cluster (same output files)",
     )
     prep.add_argument("--ray-address", default=None, help="Ray cluster (default: start one)")
     prep.add_argument("--ray-cpus", type=int, default=None, help="CPUs of a started cluster")
@@ -142,12 +143,17 @@ def cmd_prepare(args) -> int:
     """``jaxrec data prepare``."""
     from data_pipeline.prepare import prepare
 
-    if args.engine == "ray":
+    if args.engine in ("ray", "ray-data"):
         if args.cold_items is not None:
-            raise ValueError("--engine ray does not support --cold-items; use --engine local")
-        from data_pipeline.ray_prepare import prepare_ray
+            raise ValueError(
+                f"--engine {args.engine} does not support --cold-items; use --engine local"
+            )
+        if args.engine == "ray":
+            from data_pipeline.ray_prepare import prepare_ray as prepare_on_ray
+        else:
+            from data_pipeline.ray_data_prepare import prepare_ray_data as prepare_on_ray
 
-        manifest = prepare_ray(
+        manifest = prepare_on_ray(
             args.source,
             args.input,
             args.out,

@@ -116,13 +116,14 @@ def test_unsupported_source_is_refused(tmp_path):
         prepare_distributed("recbole-atomic", tmp_path, tmp_path / "out", executor=SerialExecutor())
 
 
-def test_cli_engine_ray_refuses_before_starting_ray(tmp_path, capsys):
+@pytest.mark.parametrize("engine", ["ray", "ray-data"])
+def test_cli_engine_ray_refuses_before_starting_ray(tmp_path, capsys, engine):
     from jaxrec.cli import main
 
-    base = ["data", "prepare", "--engine", "ray", "--out", str(tmp_path / "out")]
+    base = ["data", "prepare", "--engine", engine, "--out", str(tmp_path / "out")]
     presplit = ["--source", "recbole-atomic", "--input", str(tmp_path)]
     assert main([*base, *presplit]) == 2
-    assert "does not support source 'recbole-atomic'" in capsys.readouterr().err
+    assert f"--engine {engine} does not support source 'recbole-atomic'" in capsys.readouterr().err
     path = fx.make_sasrec(tmp_path / "in")
     assert main([*base, "--source", "sasrec-txt", "--input", str(path), "--cold-items", "0.1"]) == 2
-    assert "does not support --cold-items" in capsys.readouterr().err
+    assert f"--engine {engine} does not support --cold-items" in capsys.readouterr().err
