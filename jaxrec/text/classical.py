@@ -1,9 +1,10 @@
 """Classical item-text featurizers to swap in for the MiniLM vectors: TF-IDF and Word2Vec.
 
 Preprocessing for both: lower-case, split on non-alphanumerics, drop scikit-learn's English
-stop words and 1-character tokens, Snowball (Porter2) stemming. TF-IDF (uni+bigrams,
-sublinear tf) is reduced to ``dim`` dimensions by truncated SVD (LSA); Word2Vec (gensim,
-skip-gram, trained on the item texts themselves) averages the word vectors of an item.
+stop words and 1-character tokens, Snowball (Porter2) stemming. TF-IDF (stemmed unigrams
+seen in >= 2 texts, sublinear tf) is reduced to ``dim`` dimensions by truncated SVD (LSA);
+Word2Vec (gensim, skip-gram, trained on the item texts themselves) averages the word
+vectors of an item.
 Rows are L2-normalised, like the MiniLM ones, so the same model consumes either.
 """
 
