@@ -35,8 +35,8 @@ from data_pipeline.dist_parse import parse_chunk
 from data_pipeline.dist_sources import locate, read_side
 from data_pipeline.errors import DataFormatError
 from data_pipeline.line_reader import require_nonempty
-from data_pipeline.output import USERS_PER_SHARD, shard_names
-from data_pipeline.prepare import build_manifest, check_arguments, write_prepared
+from data_pipeline.output import USERS_PER_SHARD
+from data_pipeline.prepare import check_arguments, write_and_report
 from data_pipeline.sequencing import SequenceTable
 
 logger = logging.getLogger(__name__)
@@ -316,16 +316,14 @@ def prepare_distributed(
         max_users=max_users,
         num_partitions=num_partitions,
     )
-    shards = shard_names(table.num_users, users_per_shard)
-    manifest = build_manifest(source, side, table, shards, kcore=kcore, max_users=max_users)
-    write_prepared(out_dir, side, table, shards, manifest)
-    logger.info(
-        "prepared %s (distributed): %d users, %d items, %d interactions in %.1f s -> %s",
+    return write_and_report(
         source,
-        manifest["num_users"],
-        manifest["num_items"],
-        manifest["num_interactions"],
-        time.perf_counter() - started,
+        side,
+        table,
         out_dir,
+        kcore=kcore,
+        max_users=max_users,
+        users_per_shard=users_per_shard,
+        started=started,
+        engine="distributed",
     )
-    return manifest

@@ -144,6 +144,39 @@ def check_arguments(source: str, out_dir: pathlib.Path, kcore: int | None) -> No
     check_replaceable(out_dir)
 
 
+def write_and_report(
+    source: str,
+    side,
+    table: SequenceTable,
+    out_dir: pathlib.Path,
+    *,
+    kcore: int | None,
+    max_users: int | None,
+    users_per_shard: int,
+    started: float,
+    engine: str = "",
+) -> dict:
+    """Shards, manifest and files (atomic) of a built ``table``, logged; returns the manifest.
+
+    ``side`` holds the side information (``InteractionLog`` or the distributed engines'
+    equivalent); ``started`` is the ``time.perf_counter()`` the logged duration counts from.
+    """
+    shards = shard_names(table.num_users, users_per_shard)
+    manifest = build_manifest(source, side, table, shards, kcore=kcore, max_users=max_users)
+    write_prepared(out_dir, side, table, shards, manifest)
+    logger.info(
+        "prepared %s%s: %d users, %d items, %d interactions in %.1f s -> %s",
+        source,
+        f" ({engine})" if engine else "",
+        manifest["num_users"],
+        manifest["num_items"],
+        manifest["num_interactions"],
+        time.perf_counter() - started,
+        out_dir,
+    )
+    return manifest
+
+
 def prepare(
     source: str,
     input_path: str | os.PathLike[str],
@@ -176,16 +209,13 @@ def prepare(
     check_arguments(source, out_dir, kcore)
     log = read(source, input_path)
     table = build_sequences(log, kcore=kcore, max_users=max_users)
-    shards = shard_names(table.num_users, users_per_shard)
-    manifest = build_manifest(source, log, table, shards, kcore=kcore, max_users=max_users)
-    write_prepared(out_dir, log, table, shards, manifest)
-    logger.info(
-        "prepared %s: %d users, %d items, %d interactions in %.1f s -> %s",
+    return write_and_report(
         source,
-        manifest["num_users"],
-        manifest["num_items"],
-        manifest["num_interactions"],
-        time.perf_counter() - started,
+        log,
+        table,
         out_dir,
+        kcore=kcore,
+        max_users=max_users,
+        users_per_shard=users_per_shard,
+        started=started,
     )
-    return manifest

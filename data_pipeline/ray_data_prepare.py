@@ -45,8 +45,8 @@ from data_pipeline.dist_prepare import MAX_CHUNK_BYTES, assemble_table, order_us
 from data_pipeline.dist_sources import locate, read_side
 from data_pipeline.errors import DataFormatError
 from data_pipeline.line_reader import require_nonempty
-from data_pipeline.output import USERS_PER_SHARD, shard_names
-from data_pipeline.prepare import build_manifest, check_arguments, write_prepared
+from data_pipeline.output import USERS_PER_SHARD
+from data_pipeline.prepare import check_arguments, write_and_report
 from data_pipeline.ray_prepare import ray_cluster
 
 logger = logging.getLogger(__name__)
@@ -379,23 +379,7 @@ def prepare_ray_data(
 ) -> dict:
     """`prepare.prepare` on Ray Data; writes byte-identical files.
 
-    Args:
-        source: `sasrec-txt`, `s3rec-txt`, `movielens` or `amazon-reviews`.
-        input_path: the input file or folder (at the same path on every node).
-        out_dir: the output directory (written by the driver).
-        address: Ray cluster address, or None for a fresh local cluster.
-        num_cpus: CPUs of a fresh local cluster.
-        kcore: minimum interactions per user and item, or None.
-        max_users: keep the first N users in id order, or None.
-        users_per_shard: about how many users go into one ArrayRecord shard.
-
-    Returns:
-        The manifest, as written to `out_dir/manifest.json`.
-
-    Raises:
-        ValueError: unknown or unsupported source, bad arguments, nothing left after filtering.
-        DataFormatError: missing or malformed input (same message as the readers).
-        FileExistsError: `out_dir` exists and is not a prepared dataset.
+    Arguments, return value and errors as `ray_prepare.prepare_ray`.
     """
     input_path, out_dir = pathlib.Path(input_path), pathlib.Path(out_dir)
     check_arguments(source, out_dir, kcore)  # before the slow Ray start
@@ -406,17 +390,14 @@ def prepare_ray_data(
         table = build_table_ray_data(
             source, input_path, parts=cpus, kcore=kcore, max_users=max_users
         )
-    side = read_side(source, input_path, path)
-    shards = shard_names(table.num_users, users_per_shard)
-    manifest = build_manifest(source, side, table, shards, kcore=kcore, max_users=max_users)
-    write_prepared(out_dir, side, table, shards, manifest)
-    logger.info(
-        "prepared %s (Ray Data): %d users, %d items, %d interactions in %.1f s -> %s",
+    return write_and_report(
         source,
-        manifest["num_users"],
-        manifest["num_items"],
-        manifest["num_interactions"],
-        time.perf_counter() - started,
+        read_side(source, input_path, path),
+        table,
         out_dir,
+        kcore=kcore,
+        max_users=max_users,
+        users_per_shard=users_per_shard,
+        started=started,
+        engine="Ray Data",
     )
-    return manifest
