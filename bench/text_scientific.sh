@@ -39,7 +39,7 @@ for split in ("valid", "test"):
     r = json.load(open(f"bench/results/text_{name}_{split}.json"))
     cold = r.get("cold_items")
     extra = ""
-    if cold:
+    if cold and cold["num_events"]:  # valid has no cold events by construction
         extra = "cold hr@10=%.4f ndcg@10=%.4f n=%d random hr=%.4f mostpop hr=%.4f" % (
             cold["hr@10"], cold["ndcg@10"], cold["num_events"], cold["random"]["hr@10"],
             cold["mostpop"]["hr@10"])

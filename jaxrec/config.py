@@ -68,6 +68,10 @@ class ModelConfig:
     # (jaxrec/text/features.py; "" = encoded and cached for the --data dir by ``jaxrec train``).
     item_repr: Literal["id", "text", "both"] = "both"
     text_features: str = ""
+    # ``both`` only: in training, each step drops the id part of this share of the warm items
+    # from the output table, so their targets must be scored through text alone (DropoutNet);
+    # this trains the text path that is all a cold item has. 0 = off.
+    id_dropout: float = 0.0
     # > 0: PCA-whiten the 384-dim text vectors to this many dimensions when caching them
     # (cheaper projection of the whole catalogue every step; 0 keeps all 384).
     text_dim: int = 0
@@ -111,6 +115,8 @@ class ModelConfig:
             raise ValueError("model.segment_len must be >= 1 and model.relative_buckets >= 2")
         if not 0.0 < self.mask_prob < 1.0:
             raise ValueError(f"model.mask_prob={self.mask_prob}: must be in (0, 1)")
+        if not 0.0 <= self.id_dropout < 1.0:
+            raise ValueError(f"model.id_dropout={self.id_dropout}: must be in [0, 1)")
         if self.text_tokens < 2 or self.text_live_items < 1 or self.text_refresh_items < 0:
             raise ValueError(
                 f"model.text_tokens={self.text_tokens} (>= 2), model.text_live_items="

@@ -3,7 +3,8 @@
 A model provides ``encode(ids, key=None, users=None) -> float[B, L, D]`` and ``item_table() ->
 float[I, D]`` (the tied output layer, row 0 = padding); this base class turns those into
 ``user_state`` and ``score_all``, and gives ``training_pair`` for models whose training
-inputs are not the plain shifted sequence (BERT4Rec's masking).
+inputs are not the plain shifted sequence (BERT4Rec's masking) and ``training_table`` for
+models whose output table is randomised in training (text SASRec's id dropout).
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ class NextItemModel(nnx.Module):
         """
         logits = self.user_state(ids, users) @ self.item_table().T
         return logits.at[:, 0].set(-jnp.inf)
+
+    def training_table(self, key: Array) -> Array:
+        """float[I, D]: the output table the training loss scores against.
+
+        The default is ``item_table()``; ``key`` is for models that randomise it.
+        """
+        del key
+        return self.item_table()
 
     def training_pair(self, inputs: Array, targets: Array, key: Array) -> tuple[Array, Array]:
         """(model input, per-position target), int32[B, L] each; 0 = no target.

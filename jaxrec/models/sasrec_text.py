@@ -11,8 +11,11 @@ the tied output layer:
 its text alone, so it is scorable on day one, and the training softmax never sees it: the
 training table carries one extra coordinate, a log-mask of 0 (warm) or ``COLD_LOGIT``
 (cold), matched by a constant 1 appended to the hidden states, while ``score_all`` ranks
-the full catalogue without it. The frozen features live in non-trainable variables under
-``stop_gradient`` (re-normalised on use, so weight decay cannot change them).
+the full catalogue without it. With ``model.id_dropout = p`` (``both`` only), each training
+step drops ``e_i`` of a random share p of the items from the output table (DropoutNet), so
+the text path learns to rank items alone, as it must for cold items. The frozen features
+live in non-trainable variables under ``stop_gradient`` (re-normalised on use, so weight
+decay cannot change them).
 Shapes: ``B`` batch, ``L`` = ``max_len``, ``D`` = ``embed_dim``, ``I`` = items + 1,
 ``E`` = 384 text dimensions.
 """
@@ -73,9 +76,14 @@ class TextSASRec(SASRec):
             rngs=rngs,
         )
 
-    def item_vectors(self) -> Array:
-        """float[I, D]: fused item vectors; row 0 (padding) is zero."""
+    def item_vectors(self, id_keep: Array | None = None) -> Array:
+        """float[I, D]: fused item vectors; row 0 (padding) is zero.
+
+        ``id_keep`` (float[I], 0 or 1) multiplies the id part of ``both`` (id dropout).
+        """
         warm = jax.lax.stop_gradient(self.warm[...])
+        if id_keep is not None:
+            warm = warm * id_keep
         vectors = jnp.zeros_like(self.item_embed[...])
         if self.cfg.item_repr in ("id", "both"):
             id_part = self.item_embed[...]
@@ -92,11 +100,19 @@ class TextSASRec(SASRec):
         """float[I, E]: the item text vectors (frozen here; fine-tuned in sasrec_text_ft)."""
         return jax.lax.stop_gradient(self.text[...])
 
-    def item_table(self) -> Array:
+    def item_table(self, id_keep: Array | None = None) -> Array:
         """float[I, D + 1]: the training table, last column 0 (warm) or COLD_LOGIT (cold)."""
         warm = jax.lax.stop_gradient(self.warm[...])
         mask = jnp.where(warm > 0, 0.0, COLD_LOGIT).astype(self.item_embed.dtype)
-        return jnp.concatenate([self.item_vectors(), mask[:, None]], axis=-1)
+        return jnp.concatenate([self.item_vectors(id_keep), mask[:, None]], axis=-1)
+
+    def training_table(self, key: Array) -> Array:
+        """float[I, D + 1]: ``item_table`` with a random ``id_dropout`` share of ids dropped."""
+        rate = self.cfg.id_dropout
+        if rate == 0.0 or self.cfg.item_repr != "both":
+            return self.item_table()
+        keep = jax.random.bernoulli(key, 1.0 - rate, self.warm[...].shape)
+        return self.item_table(keep.astype(self.item_embed.dtype))
 
     def input_table(self) -> Array:
         """float[I, D]: the fused item vectors embed the input sequence (no log-mask column)."""

@@ -43,13 +43,14 @@ def train_step(
     step_key = jax.random.fold_in(state.key, state.step)
     dropout_key, negatives_key = jax.random.split(step_key)
     masking_key = jax.random.fold_in(step_key, 1)
+    table_key = jax.random.fold_in(step_key, 2)
 
     def loss_fn(params):
         model = nnx.merge(graphdef, params)
         inputs, targets = model.training_pair(batch["inputs"], batch["targets"], masking_key)
         extra = {"context": batch["context"]} if "context" in batch else {}
         hidden = model.encode(inputs, key=dropout_key, users=batch["users"], **extra)
-        table = model.item_table()
+        table = model.training_table(table_key)
         if "weights" in batch:
             return weighted_cross_entropy(
                 hidden, table, targets, batch["weights"], targets_per_batch

@@ -98,3 +98,27 @@ def test_shipped_config_builds():
     cfg = load_config(REPO / "configs" / "sasrec_text.py")
     assert cfg.model.name == "sasrec_text" and cfg.model.item_repr == "both"
     assert dataclasses.replace(cfg.model, item_repr="id").item_repr == "id"
+
+
+def test_id_dropout_drops_id_rows_in_training_table_only(features):
+    model = _model(features, "both")
+    model.cfg = dataclasses.replace(model.cfg, id_dropout=0.5)
+    full = model.item_table()
+    dropped = model.training_table(jax.random.key(0))
+    text_only = _model(features, "both")
+    text_only.item_embed[...] = jnp.zeros_like(text_only.item_embed[...])
+    text_rows = text_only.item_table()
+    same_as_full = np.all(np.isclose(dropped, full, atol=1e-6), axis=1)[1:]
+    same_as_text = np.all(np.isclose(dropped, text_rows, atol=1e-6), axis=1)[1:]
+    # Every row is either intact or text-only, and with rate 0.5 both kinds occur.
+    assert bool(np.all(same_as_full | same_as_text))
+    assert 0 < int((~same_as_full).sum()) < NUM_ITEMS
+    # Inference and rate 0 ignore the key.
+    np.testing.assert_allclose(model.score_all(IDS), _model(features, "both").score_all(IDS))
+    model.cfg = dataclasses.replace(model.cfg, id_dropout=0.0)
+    np.testing.assert_allclose(model.training_table(jax.random.key(0)), full)
+
+
+def test_id_dropout_out_of_range_is_rejected():
+    with pytest.raises(ValueError, match="id_dropout"):
+        ModelConfig(name="sasrec_text", id_dropout=1.0)

@@ -1,0 +1,230 @@
+"""Language and context ablation (issue 4): variants x seeds per dataset, full ranking.
+
+    flock /tmp/jaxrec_heavy.lock python bench/language_ablation.py --dataset scientific \
+        --data data/scientific --seeds 0 1 2
+    flock /tmp/jaxrec_heavy.lock python bench/language_ablation.py --dataset musical \
+        --data data/musical --seeds 0 1 2
+    python bench/language_ablation.py --summarize scientific musical \
+        --out bench/results/language_ablation.json --plot docs/language_ablation.png
+
+Each (variant, seed) is one ``jaxrec train`` (fixed epoch budget, the checkpoint with the
+best validation NDCG@10 kept) followed by ``jaxrec evaluate`` on valid and test; the outputs
+go to ``runs/ablation/<dataset>/<variant>_s<seed>`` and are reused when present, so an
+interrupted sweep resumes. ``--summarize`` tabulates mean +- std over seeds of every
+variant and draws one panel per dataset. Not a test: minutes of CPU per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+RUNS = REPO / "runs" / "ablation"
+JAXREC = str(pathlib.Path(sys.executable).with_name("jaxrec"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One ablation row: a shipped config plus ``--set`` overrides."""
+
+    name: str
+    config: str
+    overrides: tuple[str, ...]
+
+
+def _tfidf(data: str) -> str:
+    from jaxrec.text.features import classical_item_features
+
+    return str(pathlib.Path(classical_item_features(data, "tfidf")).resolve())
+
+
+# Every variant of a dataset shares the epoch budget and everything not named here.
+SCIENTIFIC_BASE = ("max_epochs=10",)
+# Musical Instruments has no item text: SASRec at the Scientific sizes, ids only.
+MUSICAL_BASE = ("model.name=sasrec", "max_epochs=40")
+CONTEXT_OFF = (
+    "model.context.time=false",
+    "model.context.user=false",
+    "model.context.device=false",
+    "model.context.sentiment=false",
+)
+
+
+def variants(dataset: str, data: str) -> list[Variant]:
+    """The ablation rows of ``dataset`` (its prepared copy at ``data``)."""
+    if dataset == "scientific":
+        return [
+            Variant("id only", "sasrec_text.py", (*SCIENTIFIC_BASE, "model.item_repr=id")),
+            Variant("+ text (MiniLM, frozen)", "sasrec_text.py", SCIENTIFIC_BASE),
+            Variant(
+                "+ text (TF-IDF/LSA)",
+                "sasrec_text.py",
+                (*SCIENTIFIC_BASE, f"model.text_features={_tfidf(data)}", "model.text_dim=0"),
+            ),
+        ]
+    if dataset == "musical":
+        context = ("model.name=sasrec_context", *CONTEXT_OFF)
+        return [
+            Variant("id only", "sasrec_text.py", MUSICAL_BASE),
+            Variant(
+                "+ sentiment (loss weight 0.5)",
+                "sasrec_text.py",
+                (*MUSICAL_BASE, "loss.sentiment_weight=0.5"),
+            ),
+            Variant(
+                "+ sentiment (feature)",
+                "sasrec_text.py",
+                (*MUSICAL_BASE, *context, "model.context.sentiment=true"),
+            ),
+            Variant(
+                "+ time context",
+                "sasrec_text.py",
+                (*MUSICAL_BASE, *context, "model.context.time=true"),
+            ),
+            Variant(
+                "+ time + sentiment (feature and weight)",
+                "sasrec_text.py",
+                (
+                    *MUSICAL_BASE,
+                    *context,
+                    "model.context.time=true",
+                    "model.context.sentiment=true",
+                    "loss.sentiment_weight=0.5",
+                ),
+            ),
+        ]
+    raise ValueError(f"unknown dataset {dataset!r}: scientific or musical")
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).strip("_").replace("__", "_")
+
+
+def run_one(dataset: str, data: str, variant: Variant, seed: int) -> dict:
+    """Trains and evaluates one (variant, seed) unless its results exist; returns them."""
+    workdir = RUNS / dataset / f"{_slug(variant.name)}_s{seed}"
+    result = workdir / "ablation.json"
+    if result.exists():
+        return json.loads(result.read_text())
+    workdir.parent.mkdir(parents=True, exist_ok=True)
+    train = [JAXREC, "train", "--config", f"configs/{variant.config}", "--data", data]
+    train += ["--workdir", str(workdir), "--seed", str(seed), "--set", *variant.overrides]
+    with open(workdir.parent / f"{workdir.name}.train.log", "w") as log:
+        subprocess.run(train, cwd=REPO, check=True, stdout=log, stderr=log)
+    metrics = {}
+    for split in ("valid", "test"):
+        out = workdir / f"{split}.json"
+        evaluate = [JAXREC, "evaluate", "--workdir", str(workdir), "--split", split]
+        subprocess.run([*evaluate, "--out", str(out)], cwd=REPO, check=True, capture_output=True)
+        metrics[split] = json.loads(out.read_text())
+    summary = json.loads((workdir / "train_summary.json").read_text())
+    row = {
+        "variant": variant.name,
+        "config": variant.config,
+        "overrides": list(variant.overrides),
+        "seed": seed,
+        "valid_ndcg@10": metrics["valid"]["ndcg@10"],
+        "test_ndcg@10": metrics["test"]["ndcg@10"],
+        "test_hr@10": metrics["test"]["hr@10"],
+        "train_seconds": summary["train_seconds"],
+        "steps": summary["steps"],
+        "best_step": summary["best_step"],
+    }
+    result.write_text(json.dumps(row, indent=2))
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def _mean_std(values: list[float]) -> dict:
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+    }
+
+
+def summarize(dataset: str) -> list[dict]:
+    """Mean +- std over the seeds of every variant of ``dataset`` found under runs/."""
+    rows: dict[str, list[dict]] = {}
+    for path in sorted((RUNS / dataset).glob("*/ablation.json")):
+        row = json.loads(path.read_text())
+        rows.setdefault(row["variant"], []).append(row)
+    table = []
+    for name, runs in rows.items():
+        entry = {"variant": name, "overrides": runs[0]["overrides"]}
+        entry["seeds"] = sorted(r["seed"] for r in runs)
+        for key in ("valid_ndcg@10", "test_ndcg@10", "test_hr@10", "train_seconds"):
+            entry[key] = _mean_std([r[key] for r in runs])
+        table.append(entry)
+    base = next((e for e in table if e["variant"] == "id only"), None)
+    for entry in table:
+        if base is not None:
+            gain = entry["test_ndcg@10"]["mean"] / base["test_ndcg@10"]["mean"] - 1.0
+            entry["test_ndcg@10_vs_id_only"] = gain
+    return table
+
+
+def plot(tables: dict[str, list[dict]], path: pathlib.Path) -> None:
+    """One bar panel per dataset: test NDCG@10 mean with a std error bar per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 4), squeeze=False)
+    for ax, (dataset, table) in zip(axes[0], tables.items(), strict=True):
+        names = [e["variant"] for e in table]
+        means = [e["test_ndcg@10"]["mean"] for e in table]
+        stds = [e["test_ndcg@10"]["std"] for e in table]
+        ax.bar(range(len(names)), means, yerr=stds, capsize=4, color="tab:blue", alpha=0.8)
+        ax.set_xticks(range(len(names)), names, rotation=20, ha="right", fontsize=8)
+        ax.set_ylabel("test NDCG@10 (full ranking)")
+        seeds = len(table[0]["seeds"]) if table else 0
+        ax.set_title(f"{dataset} ({seeds} seeds)")
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    """Runs one dataset's sweep, or summarizes finished sweeps (module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=("scientific", "musical"))
+    parser.add_argument("--data")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--summarize", nargs="+", default=None, metavar="DATASET")
+    parser.add_argument("--out", type=pathlib.Path, default=None)
+    parser.add_argument("--plot", type=pathlib.Path, default=None)
+    args = parser.parse_args()
+    if args.summarize:
+        tables = {dataset: summarize(dataset) for dataset in args.summarize}
+        report = {
+            "tables": tables,
+            "machine": f"{platform.processor() or platform.machine()}, {platform.node()}",
+            "date": datetime.date.today().isoformat(),
+        }
+        if args.out:
+            from jaxrec.atomic_io import write_json
+
+            write_json(args.out, report)
+        if args.plot:
+            plot(tables, args.plot)
+        print(json.dumps(tables, indent=1))
+        return
+    if not args.dataset or not args.data:
+        parser.error("--dataset and --data (or --summarize)")
+    for variant in variants(args.dataset, args.data):
+        for seed in args.seeds:
+            run_one(args.dataset, args.data, variant, seed)
+
+
+if __name__ == "__main__":
+    main()
