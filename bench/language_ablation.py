@@ -26,6 +26,8 @@ import statistics
 import subprocess
 import sys
 
+from jaxrec.atomic_io import write_json
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RUNS = REPO / "runs" / "ablation"
 JAXREC = str(pathlib.Path(sys.executable).with_name("jaxrec"))
@@ -138,7 +140,7 @@ def run_one(dataset: str, data: str, variant: Variant, seed: int) -> dict:
         "steps": summary["steps"],
         "best_step": summary["best_step"],
     }
-    result.write_text(json.dumps(row, indent=2))
+    write_json(result, row)  # atomic: reused on resume, so never left half-written
     print(json.dumps(row), flush=True)
     return row
 
@@ -212,8 +214,6 @@ def main() -> None:
             "date": datetime.date.today().isoformat(),
         }
         if args.out:
-            from jaxrec.atomic_io import write_json
-
             write_json(args.out, report)
         if args.plot:
             plot(tables, args.plot)
