@@ -4,14 +4,20 @@
         --data data/scientific --seeds 0 1 2
     flock /tmp/jaxrec_heavy.lock python bench/language_ablation.py --dataset musical \
         --data data/musical --seeds 0 1 2
-    python bench/language_ablation.py --summarize scientific musical \
+    flock /tmp/jaxrec_heavy.lock python bench/language_ablation.py --dataset ml-1m \
+        --data data/ml-1m --seeds 0 1 2
+    flock /tmp/jaxrec_heavy.lock python bench/language_ablation.py --dataset ml-1m-raw \
+        --data data/ml-1m-raw --seeds 0 1 2
+    python bench/language_ablation.py --summarize scientific musical ml-1m ml-1m-raw \
         --out bench/results/language_ablation.json --plot docs/language_ablation.png
 
 Each (variant, seed) is one ``jaxrec train`` (fixed epoch budget, the checkpoint with the
-best validation NDCG@10 kept) followed by ``jaxrec evaluate`` on valid and test; the outputs
-go to ``runs/ablation/<dataset>/<variant>_s<seed>`` and are reused when present, so an
-interrupted sweep resumes. ``--summarize`` tabulates mean +- std over seeds of every
-variant and draws one panel per dataset. Not a test: minutes of CPU per run.
+best validation NDCG@10 kept) followed by ``jaxrec evaluate`` on valid and test; the run
+goes to ``runs/ablation/<dataset>/<variant>_s<seed>`` and its result row to
+``bench/results/ablation/<dataset>/<variant>_s<seed>.json``, which is reused when present,
+so an interrupted sweep resumes and the rows outlive the runs. ``--summarize`` tabulates
+mean +- std over seeds of every variant and draws one panel per dataset. Not a test:
+minutes of CPU per run.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from jaxrec.atomic_io import write_json
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 RUNS = REPO / "runs" / "ablation"
+ROWS = REPO / "bench" / "results" / "ablation"
 JAXREC = str(pathlib.Path(sys.executable).with_name("jaxrec"))
 
 
@@ -52,12 +59,17 @@ def _tfidf(data: str) -> str:
 SCIENTIFIC_BASE = ("max_epochs=10",)
 # Musical Instruments has no item text: SASRec at the Scientific sizes, ids only.
 MUSICAL_BASE = ("model.name=sasrec", "max_epochs=40")
+# ML-1M: the text model's sizes with the ML-1M history length (users average 165 items).
+ML1M_BASE = ("max_epochs=8", "model.max_len=200", "data.length_buckets=50,100")
 CONTEXT_OFF = (
     "model.context.time=false",
     "model.context.user=false",
     "model.context.device=false",
     "model.context.sentiment=false",
 )
+
+
+DATASETS = ("scientific", "musical", "ml-1m", "ml-1m-raw")
 
 
 def variants(dataset: str, data: str) -> list[Variant]:
@@ -103,7 +115,24 @@ def variants(dataset: str, data: str) -> list[Variant]:
                 ),
             ),
         ]
-    raise ValueError(f"unknown dataset {dataset!r}: scientific or musical")
+    if dataset == "ml-1m":  # ml-1m_sasrec with the items.tsv titles and genres
+        return [
+            Variant("id only", "sasrec_text.py", (*ML1M_BASE, "model.item_repr=id")),
+            Variant("+ text (MiniLM, frozen)", "sasrec_text.py", ML1M_BASE),
+        ]
+    if dataset == "ml-1m-raw":  # ml-1m_raw: timestamps and user attributes (users 1-2999)
+        context = ("model.name=sasrec_context", *CONTEXT_OFF)
+        both = (*ML1M_BASE, *context, "model.context.time=true", "model.context.user=true")
+        return [
+            Variant("id only", "sasrec_text.py", (*ML1M_BASE, "model.name=sasrec")),
+            Variant(
+                "+ context (time, user; added)",
+                "sasrec_text.py",
+                (*both, "model.context.cross_attention=false"),
+            ),
+            Variant("+ context (time, user; cross-attention)", "sasrec_text.py", both),
+        ]
+    raise ValueError(f"unknown dataset {dataset!r}: {', '.join(DATASETS)}")
 
 
 def _slug(name: str) -> str:
@@ -113,7 +142,7 @@ def _slug(name: str) -> str:
 def run_one(dataset: str, data: str, variant: Variant, seed: int) -> dict:
     """Trains and evaluates one (variant, seed) unless its results exist; returns them."""
     workdir = RUNS / dataset / f"{_slug(variant.name)}_s{seed}"
-    result = workdir / "ablation.json"
+    result = ROWS / dataset / f"{workdir.name}.json"
     if result.exists():
         return json.loads(result.read_text())
     workdir.parent.mkdir(parents=True, exist_ok=True)
@@ -155,7 +184,7 @@ def _mean_std(values: list[float]) -> dict:
 def summarize(dataset: str) -> list[dict]:
     """Mean +- std over the seeds of every variant of ``dataset`` found under runs/."""
     rows: dict[str, list[dict]] = {}
-    for path in sorted((RUNS / dataset).glob("*/ablation.json")):
+    for path in sorted((ROWS / dataset).glob("*.json")):
         row = json.loads(path.read_text())
         rows.setdefault(row["variant"], []).append(row)
     table = []
@@ -199,7 +228,7 @@ def plot(tables: dict[str, list[dict]], path: pathlib.Path) -> None:
 def main() -> None:
     """Runs one dataset's sweep, or summarizes finished sweeps (module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=("scientific", "musical"))
+    parser.add_argument("--dataset", choices=DATASETS)
     parser.add_argument("--data")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--summarize", nargs="+", default=None, metavar="DATASET")
@@ -208,6 +237,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.summarize:
         tables = {dataset: summarize(dataset) for dataset in args.summarize}
+        tables = {dataset: table for dataset, table in tables.items() if table}
+        if args.out and args.out.exists():  # datasets whose rows predate ROWS stay as they were
+            earlier = json.loads(args.out.read_text())["tables"]
+            tables = {**{d: t for d, t in earlier.items() if d in args.summarize}, **tables}
         report = {
             "tables": tables,
             "machine": f"{platform.processor() or platform.machine()}, {platform.node()}",

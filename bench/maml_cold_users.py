@@ -1,11 +1,12 @@
 """Cold-user benchmark: MAML vs no adaptation vs fine-tuning vs MostPop, several seeds.
 
-Seeds vary the meta-training (task stream, meta-validation users, adapter); the warm model,
-the held-out users and so ``none`` / ``finetune`` / MostPop are the same for every seed.
+Seeds vary the meta-training (task stream, adapter); the warm model, the held-out cold and
+meta-validation users and so ``none`` / ``finetune`` / MostPop are the same for every seed.
 
 Needs a warm dataset with held-out users and a warm run trained on it (configs/maml_ml1m.py
-docstring). For every seed: meta-train ``configs/maml_ml1m.py`` (seed = task stream and
-meta-validation users), then run the cold-user protocol for each method. Writes the JSON
+docstring). For every seed: meta-train ``configs/maml_ml1m.py`` (seed = task stream), keeping
+the step that is best on the hold-out's meta-validation users, then run the cold-user
+protocol for each method. Writes the JSON
 (per seed and mean ± std per method and k) and a plot of NDCG@10 against k.
 
     flock /tmp/jaxrec_heavy.lock .venv/bin/python bench/maml_cold_users.py \
@@ -148,7 +149,7 @@ def main() -> None:
         _plot(
             {m: table[m] for m in ("none", "finetune", "maml", "maml_noadapt", "mostpop")},
             args.plot,
-            f"ML-1M cold users ({len(args.seeds)} seeds)",
+            f"{pathlib.Path(args.data).name}: cold users ({len(args.seeds)} seeds)",
         )
 
 

@@ -6,7 +6,8 @@ valid NDCG@10 0.0660, and then overfit; 0.3 reached 0.0722) and a 12-epoch cosin
 schedule; short-sequence length buckets for speed (Beauty users have ~9 items). About
 9 minutes on a 2-core CPU.
 
-    jaxrec data prepare --source s3rec-txt --input DATASETS/amazon_beauty_s3rec --out DATA_DIR
+    jaxrec data prepare --source s3rec-txt --out DATA_DIR \
+        --input DATASETS/amazon_beauty_s3rec/Beauty.txt
     jaxrec train --config configs/best_beauty_s3rec.py --data DATA_DIR \
         --workdir runs/best_beauty_s3rec
     jaxrec evaluate --workdir runs/best_beauty_s3rec --split test --out test.json

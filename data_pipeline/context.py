@@ -77,11 +77,20 @@ def zip_region(zipcode) -> int:
     return 1 + int(text[0]) if text[0].isdigit() else 11
 
 
+def occupation_vocabulary(user_info: list[dict]) -> dict[str, int]:
+    """Occupation string -> id (1..cap-1) over every user of the dataset."""
+    return vocabulary((row.get("occupation") for row in user_info), schema.vocab_size("occupation"))
+
+
+def device_vocabulary(records) -> dict[str, int]:
+    """Device/location string -> id (1..cap-1) over every interaction of ``records``."""
+    devices = [d for r in records for d in (getattr(r, "devices", None) or ())]
+    return vocabulary(devices, schema.vocab_size("device"))
+
+
 def user_columns(user_info: list[dict]) -> np.ndarray:
     """int32[U, 4]: age group, gender, occupation, region per user (0 = unknown)."""
-    occupations = vocabulary(
-        (row.get("occupation") for row in user_info), schema.vocab_size("occupation")
-    )
+    occupations = occupation_vocabulary(user_info)
     genders = {"F": 1, "M": 2}
     out = np.zeros((len(user_info), len(schema.USER_COLUMNS)), np.int32)
     for u, row in enumerate(user_info):
@@ -161,8 +170,7 @@ def build_context_tables(
     total = int(offsets[-1])
     if sentiment is not None and len(sentiment) != total:
         raise ValueError(f"{len(sentiment)} sentiment scores for {total} interactions")
-    devices = [d for r in records for d in (getattr(r, "devices", None) or ())]
-    device_ids = vocabulary(devices, schema.vocab_size("device"))
+    device_ids = device_vocabulary(records)
     # Every vocabulary in the schema is < 128 ids, so int8 holds them.
     events = np.zeros((total, schema.NUM_EVENT), np.int8)
     col = schema.column_index

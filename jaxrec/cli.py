@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     hold.add_argument("--out", required=True, type=pathlib.Path)
     hold.add_argument("--fraction", type=float, default=0.1)
     hold.add_argument("--seed", type=int, default=0)
+    hold.add_argument(
+        "--valid-fraction",
+        type=float,
+        default=0.05,
+        help="share of users also held out, for MAML's checkpoint selection (0: none)",
+    )
 
     train = sub.add_parser("train", help="train a model")
     _add_train_args(train)
@@ -190,8 +196,15 @@ def cmd_holdout(args) -> int:
     """``jaxrec data holdout-users``: warm dataset + recorded cold users."""
     from data_pipeline.cold_split import holdout_users
 
-    split = holdout_users(args.data, args.out, fraction=args.fraction, seed=args.seed)
-    print(json.dumps({"out": str(args.out), "cold_users": len(split.users), "seed": split.seed}))
+    split = holdout_users(
+        args.data,
+        args.out,
+        fraction=args.fraction,
+        seed=args.seed,
+        valid_fraction=args.valid_fraction,
+    )
+    summary = {"out": str(args.out), "cold_users": len(split.users), "seed": split.seed}
+    print(json.dumps({**summary, "meta_valid_users": len(split.valid_users)}))
     return 0
 
 

@@ -241,6 +241,10 @@ class MamlConfig:
     # Workdir of a trained run whose best checkpoint initialises the base model ("" = scratch).
     init_from: str = ""
     adapt_params: tuple[str, ...] = ("adapter",)
+    # What the outer loop updates, by path prefix (() = everything, the warm model included;
+    # ("adapter", "log_inner_lr") keeps the warm model as it was and meta-learns only the
+    # adaptation layer's initialisation and the inner rate).
+    outer_params: tuple[str, ...] = ()
     inner_steps: int = 3
     inner_lr: float = 0.5
     learn_inner_lr: bool = True
@@ -250,7 +254,8 @@ class MamlConfig:
     meta_batch: int = 32
     meta_steps: int = 600
     eval_every_steps: int = 100
-    # Share of the (warm) training users kept out of meta-training for checkpoint selection.
+    # Share of the warm users kept out of meta-training for checkpoint selection, used only
+    # when the hold-out has no meta-validation users of its own (jaxrec/meta/train.py).
     meta_valid_fraction: float = 0.05
     eval_ks: tuple[int, ...] = (1, 3, 5, 10)
 

@@ -223,7 +223,7 @@ def load_ensemble(workdir: str | pathlib.Path, data_dir: str | None = None) -> L
     Raises:
         ValueError: a member reads context features or user ids (not supported in ensembles).
     """
-    from jaxrec.context_features import uses_context
+    from jaxrec.context_features import CONTEXT_MODELS
     from jaxrec.models import USER_MODELS
     from jaxrec.training.setup import load_trained
 
@@ -232,7 +232,8 @@ def load_ensemble(workdir: str | pathlib.Path, data_dir: str | None = None) -> L
     data_dir = data_dir or record["data"]
     members = [load_trained(workdir / row["workdir"], data_dir) for row in record["members"]]
     for row, member in zip(record["members"], members, strict=True):
-        if uses_context(member.cfg) or member.cfg.model.name in USER_MODELS:
+        # loss.sentiment_weight alone changes training only: such members score from history.
+        if member.cfg.model.name in (*CONTEXT_MODELS, *USER_MODELS):
             raise ValueError(
                 f"{workdir / row['workdir']}: model.name={member.cfg.model.name!r} reads "
                 "context or user ids; ensembles take history-only members"

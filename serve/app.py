@@ -158,6 +158,8 @@ def _validation_error(request: Request, exc: RequestValidationError) -> JSONResp
     if err.get("type") == "json_invalid":
         return _error(400, f"malformed JSON: {err.get('msg', '')}", "body")
     field = ".".join(loc[:1]) + "".join(f"[{p}]" for p in loc[1:2]) if loc else "body"
+    if loc[:1] == ["user"] and len(loc) > 1:  # a field of the nested user attributes
+        field = f"user.{loc[1]}"
     return _error(422, f"{field}: {err.get('msg', 'invalid value')}", field)
 
 

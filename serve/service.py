@@ -34,8 +34,14 @@ class Backend(Protocol):
     num_items: int
     k_max: int
 
-    def recommend(self, histories: np.ndarray, exclude_seen: np.ndarray) -> tuple[Any, Any]:
-        """int32[B, max_len], bool[B] -> (int32[B, k_max] ids, float32[B, k_max] scores)."""
+    def recommend(
+        self, histories: np.ndarray, exclude_seen: np.ndarray, context: dict | None = None
+    ) -> tuple[Any, Any]:
+        """int32[B, max_len], bool[B] -> (int32[B, k_max] ids, float32[B, k_max] scores).
+
+        Context models also take ``context``: ``{input name: int32[B, ...]}``, stacked rows of
+        their ``featurizer``.
+        """
         ...
 
 
@@ -68,6 +74,7 @@ class Prepared:
     """One validated request, ready for the model: history int32[max_len], exclude, k.
 
     ``adapted``: the backend adapts this history (cold start) before scoring it.
+    ``context``: a context model's inputs for this row (``{name: int32[max_len] or [S]}``).
     """
 
     history: np.ndarray
@@ -75,6 +82,7 @@ class Prepared:
     k: int
     truncated: int
     adapted: bool = False
+    context: dict[str, np.ndarray] | None = None
 
 
 class RecommendService:
@@ -105,6 +113,8 @@ class RecommendService:
         # Set by backends of models with cold-start adaptation (jaxrec.export.runtime).
         self.cold_start = getattr(backend, "cold_start", None)
         self._adapted_rows = getattr(backend, "adapted_rows", None)
+        # Set by backends of context models (jaxrec.export.context_featurizer).
+        self.featurizer = getattr(backend, "featurizer", None)
 
     def prepare(self, req: RecommendRequest) -> Prepared:
         """Checks ``k`` and ``history`` and pads the most recent ``max_len`` items.
@@ -142,7 +152,40 @@ class RecommendService:
                 f"{len(unknown)} unknown item id(s) in history: {shown}",
             )
         adapted = self._adapted_rows is not None and bool(self._adapted_rows(ids[None])[0])
-        return Prepared(ids, req.exclude_seen, req.k, offset, adapted)
+        context = self._context(req) if self.featurizer is not None else None
+        return Prepared(ids, req.exclude_seen, req.k, offset, adapted, context)
+
+    def _context(self, req: RecommendRequest) -> dict[str, np.ndarray]:
+        """The context model's inputs for one request (see ``RecommendRequest``).
+
+        Raises:
+            RequestError: 422 naming the context field that is missing, of the wrong length
+                or malformed.
+        """
+        from jaxrec.export.context_featurizer import ContextInputError, review_sentiment
+
+        sentiment = req.sentiment
+        try:
+            if req.reviews is not None:
+                if sentiment is not None:
+                    raise ContextInputError("reviews", "send sentiment or reviews, not both")
+                if len(req.reviews) != len(req.history):
+                    raise ContextInputError(
+                        "reviews",
+                        f"holds {len(req.reviews)} entries for {len(req.history)} history items",
+                    )
+                if "sentiment" in self.featurizer.reads:  # VADER only where it is read
+                    sentiment = review_sentiment(req.reviews)
+            return self.featurizer.featurize(
+                len(req.history),
+                self.max_len,
+                timestamps=req.timestamps,
+                devices=req.devices,
+                sentiment=sentiment,
+                user=None if req.user is None else req.user.model_dump(),
+            )
+        except ContextInputError as err:
+            raise RequestError(422, err.field, str(err)) from err
 
     def respond(self, prepared: Prepared, ids: np.ndarray, scores: np.ndarray) -> RecommendResponse:
         """Maps one row of model output (int32[k_max], float32[k_max]) to the response.
@@ -186,7 +229,12 @@ class RecommendService:
         """One model call for many requests: rows of (ids int32[k_max], scores float32[k_max])."""
         histories = np.stack([p.history for p in prepared])
         exclude = np.asarray([p.exclude_seen for p in prepared], dtype=bool)
-        ids, scores = self.backend.recommend(histories, exclude)
+        if prepared[0].context is None:
+            ids, scores = self.backend.recommend(histories, exclude)
+        else:  # one backend: every row carries the same context inputs
+            names = prepared[0].context
+            context = {n: np.stack([p.context[n] for p in prepared]) for n in names}
+            ids, scores = self.backend.recommend(histories, exclude, context)
         ids, scores = np.asarray(ids), np.asarray(scores)
         return [(ids[i], scores[i]) for i in range(len(prepared))]
 
@@ -202,10 +250,18 @@ class RecommendService:
         rows = [short]
         if self.cold_start and self.cold_start.get("available"):
             rows.append(np.ones(self.max_len, np.int32))
+        spec = getattr(self.backend, "context", None)
+        blank = None
+        if spec is not None:  # all-unknown context ids
+            blank = {
+                n: np.zeros(dims[1:-1], np.int32)
+                for n, dims in spec.signature(self.max_len).items()
+            }
         for row in rows:
             size = 1
             while True:
-                self.score_batch([Prepared(row, True, 1, 0)] * min(size, max_batch_size))
+                batch = [Prepared(row, True, 1, 0, context=blank)] * min(size, max_batch_size)
+                self.score_batch(batch)
                 if size >= max_batch_size:
                     break
                 size *= 2

@@ -4,7 +4,10 @@
 
 Every format exports the same function (``scoring.py``): int32[B, L] left-padded histories of
 internal item ids and bool[B] exclude-seen flags -> (int32[B, K] item ids, float32[B, K]
-scores), best first, ``K = min(k_max, num_items)``, dynamic ``B``.
+scores), best first, ``K = min(k_max, num_items)``, dynamic ``B``. Context models
+(``sasrec_context``, ``sasrec_text_context``) take their context ids as further inputs
+(``context_signature.py``) and ship the featurizer's constants in ``metadata["context"]``
+(``context_featurizer.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +19,15 @@ import shutil
 
 from jaxrec import __version__, ensemble
 from jaxrec import config as config_lib
-from jaxrec.export import jax_format, onnx_format, savedmodel_format, trt_engine
+from jaxrec.export import (
+    context_featurizer,
+    jax_format,
+    onnx_format,
+    savedmodel_format,
+    trt_engine,
+)
 from jaxrec.export.artifact import ITEMS_FILE, ExportError, finalize_metadata, staging_dir
+from jaxrec.export.context_signature import ContextSpec
 from jaxrec.export.scoring import bind_params, inference_parts, make_scoring_fn
 
 FORMATS = ("jax", "onnx", "savedmodel", "tensorrt")
@@ -64,12 +74,11 @@ def export_run(
     if out.exists() and not overwrite:
         raise ExportError(f"{out}: already exists (pass --overwrite to replace it)")
 
-    from jaxrec.context_features import uses_context
     from jaxrec.export import cold_start
     from jaxrec.models import USER_MODELS
     from jaxrec.training.setup import load_trained
 
-    cold = None
+    cold, context = None, None
     if ensemble.is_ensemble(workdir):  # members joined into one model (mean of logits)
         trained = ensemble.load_ensemble(workdir, data_dir)
         description = ensemble.export_description(trained)
@@ -82,13 +91,10 @@ def export_run(
         cfg = trained.cfg
         if cfg.model.name in USER_MODELS:
             raise ExportError(f"model.name={cfg.model.name!r}: needs user ids; only history models")
-        if uses_context(cfg):
-            raise ExportError(
-                f"model.name={cfg.model.name!r}: reads per-interaction context (time, user "
-                "attributes, device, sentiment), which the export signature (item histories "
-                "only) does not carry; its exported scores would differ from the evaluated "
-                "ones. Export a history-only model (e.g. configs/sasrec.py)"
-            )
+        # Only models that read context at inference need it; loss.sentiment_weight alone
+        # (a training-time loss weight) exports like any history model.
+        context = ContextSpec.for_model(cfg.model)
+        _check_context_format(cfg.model.name, context, fmt, cold)
         description = {
             "model_name": cfg.model.name,
             "model_config": config_lib.to_dict(cfg)["model"],
@@ -109,6 +115,7 @@ def export_run(
             "inputs": {
                 "histories": ["B", max_len, "int32"],
                 "exclude_seen": ["B", "bool"],
+                **(context.signature(max_len) if context else {}),
             },
             "outputs": {"item_ids": ["B", k, "int32"], "scores": ["B", k, "float32"]},
             "padding_id": 0,
@@ -125,29 +132,48 @@ def export_run(
     }
     if cold is not None:
         metadata["cold_start"] = cold
+    if context is not None:
+        featurizer = context_featurizer.describe(context, dataset)
+        metadata["context"] = {**context.to_metadata(), "featurizer": featurizer}
     with staging_dir(out, overwrite=overwrite) as tmp:
         shutil.copyfile(dataset.directory / ITEMS_FILE, tmp / ITEMS_FILE)
         bundle_feature_files(tmp, metadata)
-        extra = _write_format(fmt, tmp, graphdef, params, k, max_len, trt_options)
+        extra = _write_format(fmt, tmp, graphdef, params, k, max_len, trt_options, context)
         metadata = finalize_metadata(tmp, {**metadata, **extra})
     log.info("exported %s (%s) to %s", description["model_name"], fmt, out)
     return metadata
 
 
-def _write_format(fmt, directory, graphdef, params, k, max_len, trt_options) -> dict:
+def _check_context_format(name: str, context, fmt: str, cold) -> None:
+    """Refuses the combinations a context model cannot be exported in (yet)."""
+    if context is None:
+        return
+    if fmt == "tensorrt":
+        raise ExportError(
+            f"model.name={name!r} reads context; --format tensorrt builds its engine profile "
+            "for histories only. Export it as onnx, jax or savedmodel"
+        )
+    if cold is not None:
+        raise ExportError(
+            f"model.name={name!r}: cold-start adaptation of a context model is not exported"
+        )
+
+
+def _write_format(fmt, directory, graphdef, params, k, max_len, trt_options, context) -> dict:
     """Writes the format's files into ``directory``; returns extra metadata fields."""
-    score = make_scoring_fn(graphdef, k)
+    score = make_scoring_fn(graphdef, k, context=context)
+    inputs = context.signature(max_len) if context else None
     if fmt == "jax":
         jax_format.write_params(directory, params)
         return {"artifact": jax_format.PARAMS_FILE}
     if fmt == "savedmodel":
-        score_sorted = make_scoring_fn(graphdef, k, sort_based=True)
+        score_sorted = make_scoring_fn(graphdef, k, sort_based=True, context=context)
         savedmodel_format.write_savedmodel(
-            directory / savedmodel_format.SAVEDMODEL_DIR, score_sorted, params, max_len
+            directory / savedmodel_format.SAVEDMODEL_DIR, score_sorted, params, max_len, inputs
         )
         return {"artifact": savedmodel_format.SAVEDMODEL_DIR}
     onnx_path = directory / onnx_format.ONNX_FILE
-    onnx_format.write_onnx(onnx_path, bind_params(score, params), max_len)
+    onnx_format.write_onnx(onnx_path, bind_params(score, params), max_len, inputs)
     if fmt == "onnx":
         return {"artifact": onnx_format.ONNX_FILE, "onnx_opset": onnx_format.OPSET}
     options = trt_options or trt_engine.EngineOptions()

@@ -16,6 +16,7 @@ from flax import nnx, serialization
 
 from jaxrec import config as config_lib
 from jaxrec.export.artifact import ExportError
+from jaxrec.export.context_signature import ContextSpec
 from jaxrec.export.scoring import inference_parts, make_scoring_fn
 from jaxrec.models import build_model
 
@@ -94,16 +95,19 @@ def _bucket(batch: int) -> int:
     return 1 << max(batch - 1, 0).bit_length()
 
 
-def pad_to_bucket(histories: np.ndarray, exclude_seen: np.ndarray):
-    """(int32[P, L], bool[P]): rows padded with empty histories up to P = next power of two."""
+def pad_to_bucket(histories: np.ndarray, exclude_seen: np.ndarray, *context: np.ndarray):
+    """(int32[P, L], bool[P], *context): rows padded with empty ones up to P = next power of two.
+
+    ``context`` arrays (int32[B, ...], context models) get zero rows (all unknown).
+    """
     batch = histories.shape[0]
     padded = _bucket(batch)
-    if padded != batch:
-        histories = np.concatenate(
-            [histories, np.zeros((padded - batch, histories.shape[1]), histories.dtype)]
-        )
-        exclude_seen = np.concatenate([exclude_seen, np.zeros(padded - batch, bool)])
-    return histories, exclude_seen
+    if padded == batch:
+        return (histories, exclude_seen, *context)
+    return tuple(
+        np.concatenate([a, np.zeros((padded - batch, *a.shape[1:]), a.dtype)])
+        for a in (histories, exclude_seen, *context)
+    )
 
 
 class JaxScorer:
@@ -124,16 +128,17 @@ class JaxScorer:
         self.graphdef, params = load_params(directory, metadata)
         self.params = jax.device_put(params)
         self._leaves, treedef = jax.tree.flatten(self.params)
-        score = make_scoring_fn(self.graphdef, int(metadata["k_max"]))
+        context = ContextSpec.from_metadata(metadata)
+        score = make_scoring_fn(self.graphdef, int(metadata["k_max"]), context=context)
 
-        def score_flat(leaves, histories, exclude_seen):
-            return score(jax.tree.unflatten(treedef, leaves), histories, exclude_seen)
+        def score_flat(leaves, histories, exclude_seen, *inputs):
+            return score(jax.tree.unflatten(treedef, leaves), histories, exclude_seen, *inputs)
 
         self._score = jax.jit(score_flat)
 
-    def __call__(self, histories: np.ndarray, exclude_seen: np.ndarray):
-        """(int32[B, K], float32[B, K]) for int32[B, L] and bool[B]."""
+    def __call__(self, histories: np.ndarray, exclude_seen: np.ndarray, *context: np.ndarray):
+        """(int32[B, K], float32[B, K]) for int32[B, L], bool[B] and the context inputs."""
         batch = histories.shape[0]
-        histories, exclude_seen = pad_to_bucket(histories, exclude_seen)
-        ids, scores = self._score(self._leaves, histories, exclude_seen)
+        padded = pad_to_bucket(histories, exclude_seen, *context)
+        ids, scores = self._score(self._leaves, *padded)
         return np.asarray(ids)[:batch], np.asarray(scores)[:batch]

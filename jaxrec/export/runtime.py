@@ -25,6 +25,12 @@ Interface (stable; ``serve/`` depends on it):
   ``ValueError``). Padding (id 0) is never recommended unless fewer than ``k_max`` real
   candidates remain; such tail entries, and excluded items that had to fill the list, carry
   score ``-inf``: drop entries with a non-finite score (or id 0) before answering.
+* Context models (``metadata["context"]``): ``Backend.context_inputs`` names the extra
+  inputs (``context_hour`` ... int32[B, max_len], ``context_user`` int32[B, S]; empty for
+  history-only exports) that ``recommend(..., context={name: array})`` requires (else
+  ``ValueError`` naming the input); ``Backend.featurizer`` (a
+  ``context_featurizer.ContextFeaturizer``, else None) builds one row of them from raw
+  request fields (timestamps, user attributes, devices, sentiment).
 * ``pad_history(items, max_len) -> int32[max_len]``: keeps the most recent ``max_len``
   internal ids and left-pads with 0.
 * ``Backend.cold_start``: None for exports without cold-start adaptation; for a MAML export a
@@ -41,12 +47,14 @@ from __future__ import annotations
 
 import logging
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
 
 from jaxrec.export.artifact import ExportError, read_metadata
+from jaxrec.export.context_featurizer import ContextFeaturizer
+from jaxrec.export.context_signature import ContextSpec
 
 log = logging.getLogger(__name__)
 BACKENDS = ("jax", "onnx", "savedmodel", "tensorrt")
@@ -62,9 +70,12 @@ class Backend(Protocol):
     model_version: str
 
     def recommend(
-        self, histories: np.ndarray, exclude_seen: np.ndarray
+        self,
+        histories: np.ndarray,
+        exclude_seen: np.ndarray,
+        context: Mapping[str, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """int32[B, max_len] + bool[B] -> (int32[B, k_max] internal ids, float32[B, k_max])."""
+        """int32[B, max_len] + bool[B] (+ context) -> (int32[B, k_max] ids, float32[B, k_max])."""
         ...
 
 
@@ -93,6 +104,13 @@ class ScoringBackend:
         self.k_max = int(metadata["k_max"])
         self.model_version = str(metadata.get("model_version", metadata["checksum"][:12]))
         self.cold_start = cold_start
+        self.context = ContextSpec.from_metadata(metadata)
+        self.context_inputs = self.context.input_names if self.context else ()
+        self.featurizer = (
+            ContextFeaturizer(self.context, metadata["context"]["featurizer"])
+            if self.context
+            else None
+        )
         self._scorer = scorer
         self._adapter = adapter
 
@@ -104,7 +122,10 @@ class ScoringBackend:
         return self._adapter.rows(histories)
 
     def recommend(
-        self, histories: np.ndarray, exclude_seen: np.ndarray
+        self,
+        histories: np.ndarray,
+        exclude_seen: np.ndarray,
+        context: Mapping[str, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k_max`` internal ids and scores per row, best first (see the module doc)."""
         histories = np.asarray(histories)
@@ -120,6 +141,12 @@ class ScoringBackend:
                 f"exclude_seen: expected shape [{histories.shape[0]}], got {exclude_seen.shape}"
             )
         batch = histories.shape[0]
+        if self.context is not None:
+            inputs = self.context.check(context, batch, self.max_len)
+        elif context:
+            raise ValueError(f"context: this {self.metadata['model_name']!r} export reads none")
+        else:
+            inputs = []
         if batch == 0:
             return np.zeros((0, self.k_max), np.int32), np.zeros((0, self.k_max), np.float32)
         if histories.min() < 0 or histories.max() > self.num_items:
@@ -128,7 +155,7 @@ class ScoringBackend:
         exclude_seen = np.ascontiguousarray(exclude_seen, dtype=bool)
         adapt = self.adapted_rows(histories)
         if not adapt.any():
-            return self._scorer(histories, exclude_seen)
+            return self._scorer(histories, exclude_seen, *inputs)
         ids = np.zeros((batch, self.k_max), np.int32)
         scores = np.zeros((batch, self.k_max), np.float32)
         ids[adapt], scores[adapt] = self._adapter(histories[adapt], exclude_seen[adapt])

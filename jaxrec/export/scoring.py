@@ -17,10 +17,11 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxrec.export.context_signature import ContextSpec
 from jaxrec.models.base import NextItemModel
 from jaxrec.types import Array
 
-ScoringFn = Callable[[Array, Array], tuple[Array, Array]]
+ScoringFn = Callable[..., tuple[Array, Array]]
 
 
 def sort_top_k(x: Array, k: int) -> tuple[Array, Array]:
@@ -99,39 +100,51 @@ def inference_parts(graphdef: nnx.GraphDef, params: nnx.State) -> tuple[nnx.Grap
     return nnx.split(model)
 
 
-def all_scores(model: nnx.Module, histories: Array) -> Array:
+def all_scores(model: nnx.Module, histories: Array, context: Array | None = None) -> Array:
     """float32[B, I]: the model's ``score_all``, with column 0 masked without a scatter.
 
     ``NextItemModel.score_all`` masks padding with ``.at[:, 0].set(-inf)``; jax2onnx turns
     that into ScatterND + NonZero (a data-dependent shape TensorRT dislikes). The same
     logits with a ``where`` mask are bit-identical. Models that override ``score_all`` use it.
+    ``context`` (int32[B, L, F], context models only) is passed on to the model.
     """
-    if type(model).score_all is not NextItemModel.score_all:
-        return model.score_all(histories, None).astype(jnp.float32)
-    logits = (model.user_state(histories, None) @ model.item_table().T).astype(jnp.float32)
+    from jaxrec.models.sasrec_context import ContextMixin
+
+    plain = (NextItemModel.score_all, ContextMixin.score_all)
+    extra = () if context is None else (context,)
+    if type(model).score_all not in plain:
+        return model.score_all(histories, None, *extra).astype(jnp.float32)
+    state = model.user_state(histories, None, *extra)
+    logits = (state @ model.item_table().T).astype(jnp.float32)
     padding = jnp.arange(logits.shape[1]) == 0
     return jnp.where(padding[None, :], -jnp.inf, logits)
 
 
 def make_scoring_fn(
-    graphdef: nnx.GraphDef, k: int, *, sort_based: bool = False
+    graphdef: nnx.GraphDef,
+    k: int,
+    *,
+    sort_based: bool = False,
+    context: ContextSpec | None = None,
 ) -> Callable[..., tuple[Array, Array]]:
-    """``fn(params, histories, exclude_seen) -> (ids, scores)``: a pure function of params.
+    """``fn(params, histories, exclude_seen, *context_inputs) -> (ids, scores)``, pure.
 
     Args:
         graphdef: the model structure (from ``nnx.split``).
         k: ``k_max``, the fixed list length of the artifact.
         sort_based: top-k by sorting (what jax2tf needs); see ``sort_top_k``.
+        context: a context model's inputs (``context_signature.py``), or None.
 
     Returns:
-        A function of (params ``nnx.State``, int32[B, L], bool[B]) giving
-        (int32[B, k], float32[B, k]), best first.
+        A function of (params ``nnx.State``, int32[B, L], bool[B], then the context inputs
+        in ``context.input_names`` order) giving (int32[B, k], float32[B, k]), best first.
     """
 
-    def score(params, histories: Array, exclude_seen: Array) -> tuple[Array, Array]:
+    def score(params, histories: Array, exclude_seen: Array, *inputs) -> tuple[Array, Array]:
         model = nnx.merge(graphdef, params)
         histories = histories.astype(jnp.int32)
-        scores = all_scores(model, histories)
+        ctx = None if context is None else context.assemble(histories, inputs)
+        scores = all_scores(model, histories, ctx)
         return topk_with_exclusion(
             scores, histories, exclude_seen.astype(bool), k, sort_based=sort_based
         )
@@ -140,5 +153,5 @@ def make_scoring_fn(
 
 
 def bind_params(fn: Callable[..., tuple[Array, Array]], params) -> ScoringFn:
-    """Closes ``fn`` over ``params``: ``(histories, exclude_seen) -> (ids, scores)``."""
-    return lambda histories, exclude_seen: fn(params, histories, exclude_seen)
+    """Closes ``fn`` over ``params``: ``(histories, exclude_seen, *context) -> (ids, scores)``."""
+    return lambda histories, exclude_seen, *inputs: fn(params, histories, exclude_seen, *inputs)

@@ -54,13 +54,16 @@ def sequence_loss(params: PyTree, graphdef: nnx.GraphDef, inputs: Array, targets
 
 
 def support_pairs(history: Array) -> tuple[Array, Array]:
-    """(inputs, targets) int32[L] from a left-padded history: every prefix -> next item.
+    """(inputs, targets) int32[L] from a left-padded history: every non-empty prefix -> next item.
 
-    ``targets`` is the history itself; ``inputs`` is it shifted right by one, so the
-    position before the first item (empty prefix) predicts the first item.
+    ``inputs`` is the history shifted right by one; ``targets`` is the history, 0 (no
+    target) where the prefix is empty. The empty prefix is left out because its hidden
+    state is not a user state: the warm model never trained a prediction from padding
+    alone, and one SGD step on it moves the adapter for every position. So k revealed
+    items give k - 1 pairs, and k = 1 leaves the model as it is.
     """
     inputs = jnp.concatenate([jnp.zeros((1,), history.dtype), history[:-1]])
-    return inputs, history
+    return inputs, jnp.where(inputs > 0, history, 0)
 
 
 def support_loss(params: PyTree, graphdef: nnx.GraphDef, history: Array) -> Array:

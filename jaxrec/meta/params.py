@@ -51,6 +51,21 @@ def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
 
 
+def outer_labels(params: PyTree, prefixes: tuple[str, ...]) -> PyTree:
+    """``"meta"``/``"frozen"`` per leaf: what the outer loop updates (``()``: every leaf).
+
+    Raises:
+        ValueError: when ``prefixes`` match no parameter.
+    """
+    labels = jax.tree_util.tree_map_with_path(
+        lambda path, _: "meta" if not prefixes or _matches(leaf_path(path), prefixes) else "frozen",
+        params,
+    )
+    if "meta" not in jax.tree.leaves(labels):
+        raise ValueError(f"maml.outer_params={prefixes}: matches no parameter")
+    return labels
+
+
 @dataclasses.dataclass(frozen=True)
 class ParamSplit:
     """Static description of which leaves the inner loop adapts (hashable, jit-static).

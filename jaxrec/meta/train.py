@@ -22,6 +22,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
+from data_pipeline.cold_split import COLD_FILE, cold_sequences, load_cold_split
 from data_pipeline.dataset import PreparedDataset
 from jaxrec import sharding
 from jaxrec.atomic_io import write_json
@@ -29,7 +30,7 @@ from jaxrec.checkpoint import Checkpointer
 from jaxrec.config import TrainConfig
 from jaxrec.meta import cold_eval
 from jaxrec.meta.maml import Algorithm, InnerLoop, meta_gradient
-from jaxrec.meta.params import LOG_LR, ParamSplit, init_meta_params
+from jaxrec.meta.params import LOG_LR, ParamSplit, init_meta_params, outer_labels
 from jaxrec.meta.tasks import TaskSampler
 from jaxrec.training import setup
 from jaxrec.training.optim import build_optimizer
@@ -83,8 +84,27 @@ def initial_params(cfg: TrainConfig, dataset: PreparedDataset, mesh):
 
 
 def split_users(dataset: PreparedDataset, fraction: float, seed: int):
-    """(meta-train sequences, meta-valid sequences, meta-valid user ids) of warm users."""
+    """(meta-train sequences, meta-valid sequences, meta-valid user ids).
+
+    With a hold-out that has meta-validation users (``jaxrec data holdout-users
+    --valid-fraction``), every warm user meta-trains and the held-out meta-validation users
+    (full sequences, ids in the source dataset) validate: neither the warm model nor MAML
+    trained on them. Otherwise (older splits, or data without a hold-out) a ``fraction``
+    of the warm users is set aside, which the warm model did train on.
+    """
     seqs = [rec.items[: rec.n_train] for rec in dataset.records()]
+    if (dataset.directory / COLD_FILE).is_file():
+        split = load_cold_split(dataset.directory)
+        if len(split.valid_users):
+            valid = [rec.items for rec in cold_sequences(split, valid=True)]
+            return seqs, valid, split.valid_users
+    log.warning(
+        "%s has no held-out meta-validation users: validating on %.0f %% of the warm users, "
+        "whom the warm model trained on (make the split with 'jaxrec data holdout-users "
+        "--valid-fraction')",
+        dataset.directory,
+        100 * fraction,
+    )
     order = np.random.default_rng(seed).permutation(len(seqs))
     n_valid = round(fraction * len(seqs))
     valid = np.sort(order[:n_valid])
@@ -116,7 +136,10 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
         learn_lr=m.learn_inner_lr,
     )
     log.info("inner loop adapts %s", ", ".join(loop.split.adapted_paths()))
-    tx = build_optimizer(cfg.optim, m.meta_steps)
+    tx = optax.multi_transform(
+        {"meta": build_optimizer(cfg.optim, m.meta_steps), "frozen": optax.set_to_zero()},
+        outer_labels(params, m.outer_params),
+    )
     state = jax.jit(functools.partial(create_state, tx=tx, seed=cfg.seed))(params)
     train_seqs, valid_seqs, valid_users = split_users(dataset, m.meta_valid_fraction, cfg.seed)
     data_iter = task_iterator(TaskSampler(train_seqs, m, cfg.seed), cfg.data.prefetch_threads)
@@ -137,8 +160,12 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
     writer = scalar_writer(workdir)
     budget_s = None if cfg.max_minutes is None else cfg.max_minutes * 60.0
     step = int(state.step)
+    valid = (valid_seqs, valid_users)
+    if step == 0:  # the starting point competes too: meta-training must beat it to be kept
+        _validate(validator, state.params, valid, step, progress, ckpt, writer)
     bar = tqdm(total=m.meta_steps, initial=step, desc="meta-train", unit="step", dynamic_ncols=True)
-    tick, reason = time.perf_counter(), ""
+    tick = time.perf_counter()
+    reason = "meta_steps" if step >= m.meta_steps else ""  # a finished run resumes as is
     while not reason:
         tasks = jax.device_put(next(data_iter), batch_sh)
         state, metrics = step_fn(state, tasks)
@@ -157,7 +184,6 @@ def run(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
         elif budget_s is not None and progress["elapsed_s"] >= budget_s:
             reason = "time_budget"
         if step % m.eval_every_steps == 0 or reason:
-            valid = (valid_seqs, valid_users)
             _validate(validator, state.params, valid, step, progress, ckpt, writer)
             ckpt.save_latest(step, state, data_iter, progress)
             tick = time.perf_counter()  # validation time is not training time

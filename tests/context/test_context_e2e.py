@@ -34,12 +34,12 @@ def test_movielens_time_and_user_context(tmp_path, capsys):
     result = _run(data, tmp_path / "run", ["model.name=sasrec_context"])
     assert result["model"] == "sasrec_context" and 0.0 <= result["ndcg@10"] <= 1.0
     assert result["num_users"] == 40
-    # The export signature carries histories only: a context model is refused, no output.
+    # Context models export with their context inputs (tests/export/test_export_context.py).
     out = tmp_path / "export"
     export = ["export", "--workdir", str(tmp_path / "run"), "--format", "jax", "--out", str(out)]
-    assert cli.main(export) != 0
-    assert "reads per-interaction context" in capsys.readouterr().err
-    assert not out.exists()
+    assert cli.main(export) == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["context"]["featurizer"]["required_fields"] == ["timestamps", "user"]
 
 
 def test_amazon_sentiment_feature_and_loss_weight(tmp_path):

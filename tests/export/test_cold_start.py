@@ -94,13 +94,16 @@ def test_short_histories_adapt_and_long_ones_do_not(adaptive, plain):
     long_ids, long_scores = plain.recommend(HISTORIES[~ADAPTED], EXCLUDE[~ADAPTED])
     np.testing.assert_array_equal(ids[~ADAPTED], long_ids)
     np.testing.assert_array_equal(scores[~ADAPTED], long_scores)
-    # Short histories: adaptation moves the scores.
+    # Short histories of 2+ items: adaptation moves the scores. One item gives no support
+    # pair (an empty prefix is no user state), so that row stays as it was.
     base_ids, base_scores = plain.recommend(HISTORIES[ADAPTED], EXCLUDE[ADAPTED])
     for row, base in zip(np.flatnonzero(ADAPTED), range(3), strict=True):
         a = _by_item(ids[row], scores[row])
         b = _by_item(base_ids[base], base_scores[base])
         finite = np.isfinite(a) & np.isfinite(b)
-        assert finite.sum() > 10 and np.abs(a[finite] - b[finite]).max() > 1e-3
+        moved = np.abs(a[finite] - b[finite]).max()
+        assert finite.sum() > 10
+        assert moved > 1e-3 if (HISTORIES[row] > 0).sum() > 1 else moved < 1e-5
 
 
 @pytest.mark.slow

@@ -6,7 +6,12 @@ import pathlib
 import numpy as np
 import pytest
 
-from data_pipeline.cold_split import choose_cold_users, cold_sequences, load_cold_split
+from data_pipeline.cold_split import (
+    choose_cold_users,
+    choose_valid_users,
+    cold_sequences,
+    load_cold_split,
+)
 from data_pipeline.dataset import PreparedDataset
 from data_pipeline.prepare import prepare
 from data_pipeline.synthetic import synthetic_sequences, write_sasrec_txt
@@ -98,12 +103,43 @@ def test_holdout_is_seeded_recorded_and_excluded(cold_run):
     np.testing.assert_array_equal(split.users, choose_cold_users(60, 0.2, 3))
     assert len(split.users) == 12 and split.seed == 3
     assert not np.array_equal(choose_cold_users(60, 0.2, 4), split.users)
+    # 5 % meta-validation users (the CLI default), disjoint from the cold users.
+    assert len(split.valid_users) == 3 and split.valid_fraction == 0.05
+    assert set(split.valid_users.tolist()).isdisjoint(split.users.tolist())
     warm = PreparedDataset.open(cold_run / "warm")
     full = PreparedDataset.open(cold_run / "full")
-    assert warm.num_users == 48 and warm.num_items == full.num_items
-    cold_raw = {full.user_raw_ids()[u] for u in split.users}
-    assert cold_raw.isdisjoint(warm.user_raw_ids())
+    assert warm.num_users == 45 and warm.num_items == full.num_items
+    held_out = set(split.users.tolist()) | set(split.valid_users.tolist())
+    held_out_raw = {full.user_raw_ids()[u] for u in held_out}
+    assert held_out_raw.isdisjoint(warm.user_raw_ids())
     assert [r.user for r in cold_sequences(split)] == split.users.tolist()
+    valid = cold_sequences(split, valid=True)
+    assert [r.user for r in valid] == split.valid_users.tolist()
+    assert all(r.n_train < len(r.items) for r in valid)  # full sequences, not train prefixes
+
+
+def test_valid_users_keep_the_cold_users_of_a_seed():
+    cold = choose_cold_users(1000, 0.1, 7)
+    valid = choose_valid_users(1000, cold, 0.05, 7)
+    assert len(valid) == 50 and np.intersect1d(valid, cold).size == 0
+    assert np.all(np.diff(valid) > 0)
+    assert not np.array_equal(choose_valid_users(1000, cold, 0.05, 8), valid)
+    assert choose_valid_users(1000, cold, 0.0, 7).size == 0
+    with pytest.raises(ValueError, match="valid_fraction"):
+        choose_valid_users(1000, cold, 1.0, 7)
+
+
+def test_meta_training_validates_on_the_held_out_users(cold_run):
+    from jaxrec.meta.train import split_users
+
+    warm = PreparedDataset.open(cold_run / "warm")
+    split = load_cold_split(cold_run / "warm")
+    train, valid, users = split_users(warm, 0.05, 0)
+    assert len(train) == warm.num_users  # every warm user meta-trains
+    np.testing.assert_array_equal(users, split.valid_users)
+    full = {r.user: r.items for r in PreparedDataset.open(cold_run / "full").records()}
+    for seq, user in zip(valid, users, strict=True):
+        np.testing.assert_array_equal(seq, full[int(user)])
 
 
 @pytest.mark.parametrize("method", ["none", "finetune", "maml"])

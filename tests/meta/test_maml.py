@@ -94,7 +94,7 @@ def test_tasks_are_deterministic_by_seed_and_well_formed():
     np.testing.assert_array_equal(t["full_targets"], [0, 0, 0, 4, 5, 6, 7, 8])
     inputs, targets = maml.support_pairs(jnp.asarray(t["support"]))
     np.testing.assert_array_equal(inputs, [0, 0, 0, 0, 0, 0, 0, 4])
-    np.testing.assert_array_equal(targets, t["support"])
+    np.testing.assert_array_equal(targets, [0, 0, 0, 0, 0, 0, 0, 5])  # no empty prefix
 
 
 def test_meta_step_is_deterministic():
@@ -116,3 +116,27 @@ def test_meta_step_is_deterministic():
     for x, y in zip(jax.tree.leaves(runs[0]), jax.tree.leaves(runs[1]), strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
     assert np.isfinite(float(metrics["loss"]))
+
+
+def test_outer_params_freeze_the_warm_model():
+    import optax
+
+    from jaxrec.meta.params import leaf_path, outer_labels
+    from jaxrec.meta.train import meta_step
+    from jaxrec.training.state import create_state
+
+    params, loop = tiny_setup()
+    labels = outer_labels(params, ("adapter", "log_inner_lr"))
+    tx = optax.multi_transform({"meta": optax.adam(1e-2), "frozen": optax.set_to_zero()}, labels)
+    state = create_state(params, tx, seed=0)
+    state, _ = jax.jit(lambda s, t: meta_step(s, t, loop=loop, tx=tx, algorithm="maml"))(
+        state, tiny_tasks()
+    )
+    before = jax.tree_util.tree_flatten_with_path(params)[0]
+    after = jax.tree.leaves(state.params)
+    pairs = zip(before, after, strict=True)
+    moved = {leaf_path(p) for (p, x), y in pairs if not np.array_equal(x, y)}
+    assert moved and all(p.startswith(("adapter/", "log_inner_lr")) for p in moved)
+    assert set(jax.tree.leaves(outer_labels(params, ()))) == {"meta"}
+    with pytest.raises(ValueError, match="outer_params"):
+        outer_labels(params, ("nothing",))
