@@ -90,18 +90,9 @@ def test_eval_context_ends_at_the_history(amazon_prepared, split):
 
 
 def test_device_column_from_recbole_atomic_fills_the_device_slot(tmp_path):
-    from data_pipeline.prepare import prepare
+    from tests.context.device_data import prepared_device_log
 
-    folder = tmp_path / "raw"
-    folder.mkdir()
-    rows = ["user_id:token\titem_id:token\ttimestamp:float\tdevice:token"]
-    for user in range(6):
-        for k in range(5):
-            device = ("phone", "tv", "web")[(user + k) % 3]
-            rows.append(f"u{user}\ti{(user + k) % 7}\t{1_000_000 + 3600 * k}\t{device}")
-    (folder / "Dev.inter").write_text("\n".join(rows) + "\n")
-    prepare("recbole-atomic", folder, tmp_path / "prepared")
-    ds = PreparedDataset.open(tmp_path / "prepared")
+    ds = prepared_device_log(tmp_path, gap_grows_with_user=False)
     rec = _record(ds, 0)
     assert rec.devices == ["phone", "tv", "web", "phone", "tv"]
     tables = ctx.build_context_tables(ds)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from data_pipeline import context as ctx
-from data_pipeline.dataset import PreparedDataset
 from data_pipeline.pipeline import eval_data, with_context
 from jaxrec.context_features import eval_tables
 from jaxrec.export.artifact import ExportError
@@ -133,18 +132,9 @@ def test_featurizer_reproduces_the_training_windows(trained, test_split):
 
 def test_featurizer_devices_and_sentiment_match_the_data_pipeline(tmp_path):
     """Device vocabulary (recbole atomic data) and sentiment buckets as in training."""
-    from data_pipeline.prepare import prepare
+    from tests.context.device_data import prepared_device_log
 
-    folder = tmp_path / "raw"
-    folder.mkdir()
-    rows = ["user_id:token\titem_id:token\ttimestamp:float\tdevice:token"]
-    for user in range(6):
-        for k in range(5):
-            device = ("phone", "tv", "web")[(user + k) % 3]
-            rows.append(f"u{user}\ti{(user + k) % 7}\t{1_000_000 + 3600 * k * user}\t{device}")
-    (folder / "Dev.inter").write_text("\n".join(rows) + "\n")
-    prepare("recbole-atomic", folder, tmp_path / "prepared")
-    dataset = PreparedDataset.open(tmp_path / "prepared")
+    dataset = prepared_device_log(tmp_path, gap_grows_with_user=True)
     spec = ContextSpec(
         ("hour", "weekday", "gap", "device", "sentiment", "age", "gender", "occupation", "region"),
         ("hour", "weekday", "gap", "device", "sentiment"),
