@@ -3,8 +3,10 @@
 A model provides ``encode(ids, key=None, users=None) -> float[B, L, D]`` and ``item_table() ->
 float[I, D]`` (the tied output layer, row 0 = padding); this base class turns those into
 ``user_state`` and ``score_all``, and gives ``training_pair`` for models whose training
-inputs are not the plain shifted sequence (BERT4Rec's masking) and ``training_table`` for
-models whose output table is randomised in training (text SASRec's id dropout).
+inputs are not the plain shifted sequence (BERT4Rec's masking), ``target_slots`` for models
+that predict only a bounded share of the positions (the step scores only those), and
+``training_table`` for models whose output table is randomised in training (text SASRec's
+id dropout).
 """
 
 from __future__ import annotations
@@ -45,3 +47,13 @@ class NextItemModel(nnx.Module):
         """
         del key
         return inputs, targets
+
+    def target_slots(self, length: int) -> int | None:
+        """At most how many positions of a length-``length`` row carry a target.
+
+        None (the default): any number, so the loss scores every position. A model whose
+        ``training_pair`` guarantees a bound lets the training step gather just that many
+        positions per row before the catalogue-wide loss (``jaxrec.training.step``).
+        """
+        del length
+        return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import optax
 from flax import nnx
 
@@ -11,6 +12,33 @@ from jaxrec.losses import compute_loss
 from jaxrec.training.state import TrainState
 from jaxrec.types import Array, Batch, Metrics
 from jaxrec.weighted_loss import weighted_cross_entropy
+
+
+def gather_target_slots(
+    slots: int, hidden: Array, targets: Array, weights: Array | None = None
+) -> tuple[Array, Array, Array | None]:
+    """The ``slots`` positions of each row that hold targets, in their original order.
+
+    A row must hold at most ``slots`` targets (``NextItemModel.target_slots``); the loss
+    over the gathered positions then equals the loss over all of them, at ``slots / L``
+    of the catalogue-scoring cost.
+
+    Args:
+        slots: positions kept per row (static).
+        hidden: float[B, L, D].
+        targets: int32[B, L], 0 = no target.
+        weights: optional float[B, L] per-target loss weights.
+
+    Returns:
+        (float[B, S, D], int32[B, S], float[B, S] or None) with ``S = slots``; unfilled
+        slots have target 0.
+    """
+    order = jnp.argsort(targets == 0, axis=1, stable=True)[:, :slots]
+    gathered_hidden = jnp.take_along_axis(hidden, order[..., None], axis=1)
+    gathered_targets = jnp.take_along_axis(targets, order, axis=1)
+    if weights is not None:
+        weights = jnp.take_along_axis(weights, order, axis=1)
+    return gathered_hidden, gathered_targets, weights
 
 
 def train_step(
@@ -50,11 +78,13 @@ def train_step(
         inputs, targets = model.training_pair(batch["inputs"], batch["targets"], masking_key)
         extra = {"context": batch["context"]} if "context" in batch else {}
         hidden = model.encode(inputs, key=dropout_key, users=batch["users"], **extra)
+        weights = batch.get("weights")
+        slots = model.target_slots(targets.shape[1])
+        if slots is not None and slots < targets.shape[1]:
+            hidden, targets, weights = gather_target_slots(slots, hidden, targets, weights)
         table = model.training_table(table_key)
-        if "weights" in batch:
-            return weighted_cross_entropy(
-                hidden, table, targets, batch["weights"], targets_per_batch
-            )
+        if weights is not None:
+            return weighted_cross_entropy(hidden, table, targets, weights, targets_per_batch)
         return compute_loss(
             loss_cfg, hidden, table, targets, negatives_key, log_prior, targets_per_batch
         )
