@@ -18,6 +18,21 @@ import orbax.checkpoint as ocp
 from jaxrec.types import PyTree
 
 
+def _manager_options(*, max_to_keep: int, name: str) -> ocp.CheckpointManagerOptions:
+    """Options whose multi-process barriers carry ``name``.
+
+    Both managers save into step directories named by the step, and orbax names its
+    async-save barriers after that directory; ``latest`` and ``best`` saving the same step
+    at once would then wait on one barrier twice (a multi-process run timed out on
+    ``async_commit_complete``). The prefix keeps their barrier keys apart.
+    """
+    return ocp.CheckpointManagerOptions(
+        max_to_keep=max_to_keep,
+        create=True,
+        multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=name),
+    )
+
+
 class Checkpointer:
     """Two ``CheckpointManager``s under ``workdir/checkpoints``."""
 
@@ -25,12 +40,12 @@ class Checkpointer:
         root = pathlib.Path(workdir).resolve() / "checkpoints"
         self._latest = ocp.CheckpointManager(
             root / "latest",
-            options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+            options=_manager_options(max_to_keep=keep, name="latest"),
             item_names=("state", "data_iter", "meta"),
         )
         self._best = ocp.CheckpointManager(
             root / "best",
-            options=ocp.CheckpointManagerOptions(max_to_keep=2, create=True),
+            options=_manager_options(max_to_keep=2, name="best"),
             item_names=("params", "meta"),
         )
 

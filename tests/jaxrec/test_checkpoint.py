@@ -43,3 +43,13 @@ def test_resume_drops_best_checkpoints_newer_than_latest(tmp_path):
     assert best_meta == {"step": 12}
     np.testing.assert_array_equal(params["w"], np.full((3,), 12.5))
     resumed.close()
+
+
+def test_latest_and_best_barriers_do_not_share_keys(tmp_path):
+    """Orbax names async-save barriers after the step directory; both managers save step N."""
+    checkpointer = Checkpointer(tmp_path)
+    prefixes = {
+        manager._multiprocessing_options.barrier_sync_key_prefix
+        for manager in (checkpointer._latest, checkpointer._best)
+    }
+    assert len(prefixes) == 2 and None not in prefixes
