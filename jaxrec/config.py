@@ -75,6 +75,9 @@ class ModelConfig:
     # > 0: PCA-whiten the 384-dim text vectors to this many dimensions when caching them
     # (cheaper projection of the whole catalogue every step; 0 keeps all 384).
     text_dim: int = 0
+    # Which vectors fill an empty ``text_features``: the MiniLM encoder, or the classical
+    # TF-IDF/LSA-256 or Word2Vec-128 item vectors (jaxrec/text/classical.py; ``text_dim=0``).
+    text_featurizer: Literal["minilm", "tfidf", "word2vec"] = "minilm"
     # Fine-tune the MiniLM encoder end to end (jaxrec/models/sasrec_text_ft.py): each step
     # re-encodes up to ``text_live_items`` of the batch's items from their first
     # ``text_tokens`` tokens with the live encoder; the other rows come from a cached table

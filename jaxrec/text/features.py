@@ -64,6 +64,21 @@ def _digest(texts: list[str], warm: np.ndarray) -> str:
     return sha.hexdigest()[:16]
 
 
+def _require_text(texts: list[str], data_dir) -> None:
+    """Raises ValueError when no item has any text (nothing for a text model to use)."""
+    if not any(texts):
+        raise ValueError(f"{data_dir}/items.jsonl: no item has text ({', '.join(TEXT_FIELDS)})")
+
+
+def _cache_dir(data_dir, fallback_dir) -> pathlib.Path:
+    """``data_dir/text``, or ``fallback_dir/text`` when the dataset is read-only."""
+    directory = pathlib.Path(data_dir) / CACHE_DIR
+    if not writable_dir(directory) and fallback_dir is not None:
+        directory = pathlib.Path(fallback_dir) / CACHE_DIR
+        directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
 def item_features(
     data_dir: str | os.PathLike[str],
     *,
@@ -80,15 +95,11 @@ def item_features(
     """
     dataset = PreparedDataset.open(data_dir)
     texts = item_texts(dataset)
-    if not any(texts):
-        raise ValueError(f"{data_dir}/items.jsonl: no item has text ({', '.join(TEXT_FIELDS)})")
+    _require_text(texts, data_dir)
     warm = warm_mask(dataset)
     suffix = f"-pca{dim}" if dim else ""
     name = f"item_features-minilm{suffix}-{_digest(texts, warm)}.npz"
-    directory = pathlib.Path(data_dir) / CACHE_DIR
-    if not writable_dir(directory) and fallback_dir is not None:
-        directory = pathlib.Path(fallback_dir) / CACHE_DIR
-        directory.mkdir(parents=True, exist_ok=True)
+    directory = _cache_dir(data_dir, fallback_dir)
     path = directory / name
     if path.is_file():
         return path
@@ -139,6 +150,8 @@ def resolve_text_config(
     )
     if not wants_text or cfg.model.text_features:
         return cfg
+    if cfg.model.text_finetune and cfg.model.text_featurizer != "minilm":
+        raise ValueError("model.text_finetune fine-tunes MiniLM: set model.text_featurizer=minilm")
     if cfg.model.text_finetune:  # tokens, initial cache and whitening as well
         from jaxrec.text.finetune import finetune_features
 
@@ -149,16 +162,30 @@ def resolve_text_config(
             encoder_dir=cfg.model.text_encoder,
             fallback_dir=workdir,
         )
+    elif cfg.model.text_featurizer != "minilm":
+        if cfg.model.text_dim:  # checked here: --set applies overrides one at a time
+            raise ValueError(
+                f"model.text_featurizer={cfg.model.text_featurizer!r} takes its vectors as they "
+                f"are: set model.text_dim=0 (not {cfg.model.text_dim}; MiniLM only)"
+            )
+        featurizer = cfg.model.text_featurizer
+        path = classical_item_features(data_dir, featurizer, fallback_dir=workdir)
     else:
         path = item_features(data_dir, fallback_dir=workdir, dim=cfg.model.text_dim)
     model = dataclasses.replace(cfg.model, text_features=str(path.resolve()))
     return dataclasses.replace(cfg, model=model)
 
 
-def classical_item_features(data_dir, featurizer: str, *, seed: int = 0) -> pathlib.Path:
+def classical_item_features(
+    data_dir, featurizer: str, *, seed: int = 0, fallback_dir=None
+) -> pathlib.Path:
     """Like ``item_features`` with TF-IDF/LSA or Word2Vec vectors (jaxrec/text/classical.py).
 
-    Pass the returned path as ``--set model.text_features=PATH`` to train on them.
+    ``model.text_featurizer`` selects them in a config; ``--set model.text_features=PATH``
+    with the returned path does the same.
+
+    Raises:
+        ValueError: an unknown featurizer, or no item has any text.
     """
     from jaxrec.text.classical import FEATURIZERS
 
@@ -166,11 +193,9 @@ def classical_item_features(data_dir, featurizer: str, *, seed: int = 0) -> path
         raise ValueError(f"featurizer={featurizer!r}: expected one of {sorted(FEATURIZERS)}")
     dataset = PreparedDataset.open(data_dir)
     texts, warm = item_texts(dataset), warm_mask(dataset)
-    path = (
-        pathlib.Path(data_dir)
-        / CACHE_DIR
-        / f"item_features-{featurizer}-{_digest(texts, warm)}.npz"
-    )
+    _require_text(texts, data_dir)
+    directory = _cache_dir(data_dir, fallback_dir)
+    path = directory / f"item_features-{featurizer}-{_digest(texts, warm)}.npz"
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -97,3 +97,14 @@ def test_whiten_decorrelates_and_normalises():
     assert np.abs(corr - np.eye(4)).max() < 0.2
     with pytest.raises(ValueError, match="text_dim=13"):
         features.whiten(x, 13)
+
+
+def test_text_featurizer_selects_classical_vectors(text_dataset):
+    model = config_lib.ModelConfig(name="sasrec_text", text_featurizer="tfidf")
+    resolved = features.resolve_text_config(config_lib.TrainConfig(model=model), text_dataset)
+    assert resolved.model.text_features == str(
+        features.classical_item_features(text_dataset, "tfidf").resolve()
+    )
+    whitened = config_lib.ModelConfig(name="sasrec_text", text_featurizer="tfidf", text_dim=128)
+    with pytest.raises(ValueError, match="text_dim=0"):
+        features.resolve_text_config(config_lib.TrainConfig(model=whitened), text_dataset)
