@@ -150,9 +150,19 @@ def resolve_text_config(
     )
     if not wants_text or cfg.model.text_features:
         return cfg
-    if cfg.model.text_finetune and cfg.model.text_featurizer != "minilm":
-        raise ValueError("model.text_finetune fine-tunes MiniLM: set model.text_featurizer=minilm")
-    if cfg.model.text_finetune:  # tokens, initial cache and whitening as well
+    featurizer = cfg.model.text_featurizer
+    if featurizer != "minilm":  # checked here: --set applies overrides one at a time
+        if cfg.model.text_finetune:
+            raise ValueError(
+                "model.text_finetune fine-tunes MiniLM: set model.text_featurizer=minilm"
+            )
+        if cfg.model.text_dim:
+            raise ValueError(
+                f"model.text_featurizer={featurizer!r} takes its vectors as they are: "
+                f"set model.text_dim=0 (not {cfg.model.text_dim}; MiniLM only)"
+            )
+        path = classical_item_features(data_dir, featurizer, fallback_dir=workdir)
+    elif cfg.model.text_finetune:  # tokens, initial cache and whitening as well
         from jaxrec.text.finetune import finetune_features
 
         path = finetune_features(
@@ -162,14 +172,6 @@ def resolve_text_config(
             encoder_dir=cfg.model.text_encoder,
             fallback_dir=workdir,
         )
-    elif cfg.model.text_featurizer != "minilm":
-        if cfg.model.text_dim:  # checked here: --set applies overrides one at a time
-            raise ValueError(
-                f"model.text_featurizer={cfg.model.text_featurizer!r} takes its vectors as they "
-                f"are: set model.text_dim=0 (not {cfg.model.text_dim}; MiniLM only)"
-            )
-        featurizer = cfg.model.text_featurizer
-        path = classical_item_features(data_dir, featurizer, fallback_dir=workdir)
     else:
         path = item_features(data_dir, fallback_dir=workdir, dim=cfg.model.text_dim)
     model = dataclasses.replace(cfg.model, text_features=str(path.resolve()))
