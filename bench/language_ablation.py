@@ -8,6 +8,8 @@
         --data data/ml-1m --seeds 0 1 2
     flock /tmp/jaxrec_heavy.lock python bench/language_ablation.py --dataset ml-1m-raw \
         --data data/ml-1m-raw --seeds 0 1 2
+    flock /tmp/jaxrec_heavy.lock python bench/language_ablation.py --dataset scientific \
+        --data data/scientific --seeds 0 --variants "+ text (MiniLM, fine-tuned)"
     python bench/language_ablation.py --summarize scientific musical ml-1m ml-1m-raw \
         --out bench/results/language_ablation.json --plot docs/language_ablation.png
 
@@ -50,6 +52,8 @@ class Variant:
 
 
 TFIDF = ("model.text_featurizer=tfidf", "model.text_dim=0")  # TF-IDF/LSA-256 for MiniLM
+# MiniLM trained with the recommender: 64 live items per step (~8x the frozen step time).
+FINETUNE = ("model.text_finetune=true", "model.text_live_items=64")
 # Every variant of a dataset shares the epoch budget and everything not named here.
 SCIENTIFIC_BASE = ("max_epochs=10",)
 # Musical Instruments has no item text: SASRec at the Scientific sizes, ids only.
@@ -74,6 +78,7 @@ def variants(dataset: str) -> list[Variant]:
             Variant("id only", "sasrec_text.py", (*SCIENTIFIC_BASE, "model.item_repr=id")),
             Variant("+ text (MiniLM, frozen)", "sasrec_text.py", SCIENTIFIC_BASE),
             Variant("+ text (TF-IDF/LSA)", "sasrec_text.py", (*SCIENTIFIC_BASE, *TFIDF)),
+            Variant("+ text (MiniLM, fine-tuned)", "sasrec_text.py", (*SCIENTIFIC_BASE, *FINETUNE)),
         ]
     if dataset == "musical":
         context = ("model.name=sasrec_context", *CONTEXT_OFF)
@@ -186,12 +191,24 @@ def summarize(dataset: str) -> list[dict]:
         for key in ("valid_ndcg@10", "test_ndcg@10", "test_hr@10", "train_seconds"):
             entry[key] = _mean_std([r[key] for r in runs])
         table.append(entry)
+    return table
+
+
+def with_gains(table: list[dict]) -> list[dict]:
+    """Adds each variant's relative test NDCG@10 change against the "id only" row."""
     base = next((e for e in table if e["variant"] == "id only"), None)
     for entry in table:
         if base is not None:
             gain = entry["test_ndcg@10"]["mean"] / base["test_ndcg@10"]["mean"] - 1.0
             entry["test_ndcg@10_vs_id_only"] = gain
     return table
+
+
+def _merge(earlier: list[dict], current: list[dict]) -> list[dict]:
+    """``current`` rows, plus the ``earlier`` variants it has no rows for, in earlier order."""
+    fresh = {entry["variant"]: entry for entry in current}
+    merged = [fresh.pop(entry["variant"], entry) for entry in earlier]
+    return merged + list(fresh.values())
 
 
 def plot(tables: dict[str, list[dict]], path: pathlib.Path) -> None:
@@ -223,6 +240,7 @@ def main() -> None:
     parser.add_argument("--dataset", choices=DATASETS)
     parser.add_argument("--data")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", default=None, help="variant names to run")
     parser.add_argument("--summarize", nargs="+", default=None, metavar="DATASET")
     parser.add_argument("--out", type=pathlib.Path, default=None)
     parser.add_argument("--plot", type=pathlib.Path, default=None)
@@ -230,9 +248,14 @@ def main() -> None:
     if args.summarize:
         tables = {dataset: summarize(dataset) for dataset in args.summarize}
         tables = {dataset: table for dataset, table in tables.items() if table}
-        if args.out and args.out.exists():  # datasets whose rows predate ROWS stay as they were
+        if args.out and args.out.exists():  # variants whose rows predate ROWS stay as they were
             earlier = json.loads(args.out.read_text())["tables"]
-            tables = {**{d: t for d, t in earlier.items() if d in args.summarize}, **tables}
+            tables = {
+                dataset: _merge(earlier.get(dataset, []), tables.get(dataset, []))
+                for dataset in args.summarize
+                if dataset in earlier or dataset in tables
+            }
+        tables = {dataset: with_gains(table) for dataset, table in tables.items()}
         report = {
             "tables": tables,
             "machine": f"{platform.processor() or platform.machine()}, {platform.node()}",
@@ -246,7 +269,13 @@ def main() -> None:
         return
     if not args.dataset or not args.data:
         parser.error("--dataset and --data (or --summarize)")
-    for variant in variants(args.dataset):
+    chosen = variants(args.dataset)
+    if args.variants:
+        unknown = set(args.variants) - {v.name for v in chosen}
+        if unknown:
+            parser.error(f"unknown --variants {sorted(unknown)} for {args.dataset}")
+        chosen = [v for v in chosen if v.name in args.variants]
+    for variant in chosen:
         for seed in args.seeds:
             run_one(args.dataset, args.data, variant, seed)
 
