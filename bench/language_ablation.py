@@ -9,7 +9,7 @@
     flock /tmp/jaxrec_heavy.lock python bench/language_ablation.py --dataset ml-1m-raw \
         --data data/ml-1m-raw --seeds 0 1 2
     flock /tmp/jaxrec_heavy.lock python bench/language_ablation.py --dataset scientific \
-        --data data/scientific --seeds 0 --variants "+ text (MiniLM, fine-tuned)"
+        --data data/scientific --seeds 0 1 2 --variants "+ text (MiniLM, fine-tuned)"
     python bench/language_ablation.py --summarize scientific musical ml-1m ml-1m-raw \
         --out bench/results/language_ablation.json --plot docs/language_ablation.png
 
@@ -226,7 +226,8 @@ def plot(tables: dict[str, list[dict]], path: pathlib.Path) -> None:
         ax.bar(range(len(names)), means, yerr=stds, capsize=4, color="tab:blue", alpha=0.8)
         ax.set_xticks(range(len(names)), names, rotation=20, ha="right", fontsize=8)
         ax.set_ylabel("test NDCG@10 (full ranking)")
-        seeds = len(table[0]["seeds"]) if table else 0
+        counts = sorted({len(entry["seeds"]) for entry in table}) or [0]
+        seeds = f"{counts[0]}-{counts[-1]}" if len(counts) > 1 else str(counts[0])
         ax.set_title(f"{dataset} ({seeds} seeds)")
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

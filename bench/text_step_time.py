@@ -3,8 +3,11 @@
 Both steps are jitted once and timed interleaved (A, B, A, B, ...) so that load from
 other processes hits both alike; the medians are compared.
 
-    .venv/bin/python bench/text_step_time.py --data data/scientific --out \
-        bench/results/text_step_time.json
+    .venv/bin/python bench/text_step_time.py --data data/scientific --length 10 --out \
+        bench/results/text_step_time_d128_len10.json
+
+``--text-dim`` picks the cached feature width (default: configs/sasrec_text.py's 128;
+0 = MiniLM's 384 as they come).
 """
 
 import argparse
@@ -53,10 +56,15 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=pathlib.Path)
     parser.add_argument("--length", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument(
+        "--text-dim", type=int, default=None, help="PCA width (default: the config's; 0 = 384)"
+    )
     args = parser.parse_args()
     cfg = load_config("configs/sasrec_text.py")
+    text_dim = cfg.model.text_dim if args.text_dim is None else args.text_dim
     num_items = json.loads((args.data / "manifest.json").read_text())["num_items"]
-    model_cfg = dataclasses.replace(cfg.model, text_features=str(item_features(args.data)))
+    features = item_features(args.data, dim=text_dim)
+    model_cfg = dataclasses.replace(cfg.model, text_features=str(features), text_dim=text_dim)
     rng = np.random.default_rng(0)
     batch = cfg.data.batch_size
     inputs = rng.integers(1, num_items + 1, (batch, args.length)).astype(np.int32)
@@ -81,6 +89,7 @@ def main() -> None:
         "overhead": medians["sasrec_text_both"] / medians["id_only_sasrec"] - 1.0,
         "batch": batch,
         "length": args.length,
+        "text_dim": text_dim or 384,
         "num_items": num_items,
         "repeats": args.repeats,
         "machine": f"{platform.processor() or platform.machine()}, {jax.device_count()} CPU dev",
