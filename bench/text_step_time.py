@@ -3,8 +3,8 @@
 Both steps are jitted once and timed interleaved (A, B, A, B, ...) so that load from
 other processes hits both alike; the medians are compared.
 
-    .venv/bin/python bench/text_step_time.py --data data/scientific --length 10 --out \
-        bench/results/text_step_time_d128_len10.json
+    .venv/bin/python bench/text_step_time.py --data data/scientific --length 10 \
+        --repeats 100 --out bench/results/text_step_time_d128_len10.json
 
 ``--text-dim`` picks the cached feature width (default: configs/sasrec_text.py's 128;
 0 = MiniLM's 384 as they come).
