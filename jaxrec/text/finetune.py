@@ -52,9 +52,8 @@ def tokenize(texts: list[str], num_tokens: int, tokenizer_dir: str | pathlib.Pat
     return table
 
 
-def token_table(data_dir, num_tokens: int, directory: pathlib.Path) -> np.ndarray:
-    """The cached int32[I + 1, T] token table of ``data_dir``'s items (tokenised once)."""
-    texts = features.item_texts(PreparedDataset.open(data_dir))
+def token_table(texts: list[str], num_tokens: int, directory: pathlib.Path) -> np.ndarray:
+    """The cached int32[I + 1, T] token table of the I item ``texts`` (tokenised once)."""
     path = directory / f"tokens-T{num_tokens}-{_digest(texts)}.npy"
     if path.is_file():
         return np.load(path)
@@ -127,7 +126,7 @@ def finetune_features(
     path = directory / f"item_features-minilm-ft-T{num_tokens}{suffix}-{digest}.npz"
     if path.is_file():
         return path
-    tokens = token_table(data_dir, num_tokens, directory)
+    tokens = token_table(texts, num_tokens, directory)
     raw = encode_table(tokens, encoder_dir or default_model_dir())
     mean, proj = whitening(raw[1:], dim)
     save_npz(
