@@ -7,7 +7,8 @@
 Each (config, dataset, seed) is one ``bench/sasrec_benchmark.py`` run (prepare -> train ->
 evaluate -> JSON under ``bench/results/zoo/``); finished runs are reused, so an interrupted
 comparison resumes. The summary holds test NDCG@10 / HR@10 (mean, std over seeds),
-seconds per epoch and parameter count per model, next to the published numbers.
+seconds per epoch and parameter count per model, next to the published numbers. EASE is
+closed form, so it runs once (its first seed) whatever ``--seeds`` says.
 Not a test: a full comparison is hours of CPU (minutes per run on one GPU).
 """
 
@@ -23,7 +24,9 @@ import subprocess
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-CONFIGS = ("sasrec", "hybrid", "bert4rec", "gru4rec", "lstm", "ease")
+CONFIGS = ("sasrec", "hybrid", "bert4rec", "gru4rec", "lstm", "sasrec_txl", "bpr_mf", "ease")
+# Closed form: the seed changes nothing, so one run stands for every seed (std 0 by construction).
+DETERMINISTIC = ("ease",)
 PUBLISHED = {  # ../shared/datasets/README.md, full ranking: (NDCG@10, HR@10)
     "ml-1m": {
         "SASRec + CE (Klenitskiy & Vasilev 2023)": (0.1821, 0.3152),
@@ -44,6 +47,19 @@ def _mean_std(values: list[float]) -> dict:
         "std": statistics.stdev(values) if len(values) > 1 else 0.0,
         "runs": len(values),
     }
+
+
+def not_applicable(config: str, dataset: str) -> str | None:
+    """Why ``config`` cannot run on the prepared ``dataset`` (None: it can, or not prepared yet)."""
+    from jaxrec.baselines.ease import MAX_ITEMS
+
+    manifest = REPO / "data" / dataset / "manifest.json"  # where sasrec_benchmark.py prepares
+    if config != "ease" or not manifest.exists():
+        return None
+    num_items = json.loads(manifest.read_text())["num_items"]
+    if num_items <= MAX_ITEMS:
+        return None
+    return f"EASE keeps a dense item x item matrix: {num_items} items > {MAX_ITEMS}"
 
 
 def run_one(config: str, dataset: str, seed: int, args) -> dict | None:
@@ -85,6 +101,14 @@ def summarise(runs: list[dict]) -> dict:
     }
 
 
+def _runs_label(config: str, row: dict) -> str:
+    """'3 seeds', '1 seed' or 'closed form' for a bar of the plot."""
+    if config in DETERMINISTIC:
+        return "closed form"
+    runs = row["ndcg@10"]["runs"]
+    return f"{runs} seed{'s' * (runs > 1)}"
+
+
 def plot(summary: dict, path: pathlib.Path) -> None:
     """Bar chart of test NDCG@10 (mean +- std) per model, one panel per dataset."""
     import matplotlib
@@ -92,16 +116,16 @@ def plot(summary: dict, path: pathlib.Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    datasets = list(summary["results"])
+    datasets = [d for d, rows in summary["results"].items() if rows]  # no empty panels
+    if not datasets:
+        print(f"no finished runs: {path} not written", flush=True)
+        return
     fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
         rows = summary["results"][dataset]
         names = list(rows)
         ax.bar(
-            [
-                f"{n}\n({rows[n]['ndcg@10']['runs']} seed{'s' * (rows[n]['ndcg@10']['runs'] > 1)})"
-                for n in names
-            ],
+            [f"{n}\n({_runs_label(n, rows[n])})" for n in names],
             [rows[n]["ndcg@10"]["mean"] for n in names],
             yerr=[rows[n]["ndcg@10"]["std"] for n in names],
             capsize=4,
@@ -130,15 +154,21 @@ def main() -> None:
         help="train nothing: summarise the runs whose JSON exists (each row says how many)",
     )
     args = parser.parse_args()
-    results = {}
+    results, skipped = {}, {}
     for dataset in args.datasets:
         results[dataset] = {}
         for config in args.configs:
-            runs = [run_one(config, dataset, seed, args) for seed in args.seeds]
+            if reason := not_applicable(config, dataset):
+                skipped[f"{config} on {dataset}"] = reason
+                print(f"skipped {config} on {dataset}: {reason}", flush=True)
+                continue
+            seeds = args.seeds[:1] if config in DETERMINISTIC else args.seeds
+            runs = [run_one(config, dataset, seed, args) for seed in seeds]
             if runs := [r for r in runs if r is not None]:
                 results[dataset][config] = summarise(runs)
     summary = {
         "results": results,
+        "not_applicable": skipped,
         "published": {d: PUBLISHED.get(d, {}) for d in args.datasets},
         "max_minutes": args.max_minutes,
         "machine": f"{platform.machine()}, {platform.platform()}",

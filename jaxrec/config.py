@@ -303,18 +303,26 @@ class EnsembleMember:
     """One member of an ensemble: a config file (relative to the ensemble's file) and a seed.
 
     ``overrides`` are ``--set`` style ``key=value`` strings applied to this member's config
-    before the command line's (which apply to every member).
+    before the command line's (which apply to every member). ``weight`` scales the member's
+    scores in the ensemble's weighted mean: members on another scale than softmax logits
+    (EASE's ``x B``) need a weight chosen on validation.
     """
 
     config: str
     seed: int
     overrides: tuple[str, ...] = ()
+    weight: float = 1.0
+
+    def __post_init__(self):
+        if not self.weight > 0:
+            raise ValueError(f"{self.config}: member weight must be > 0, not {self.weight}")
 
 
 @dataclasses.dataclass(frozen=True)
 class EnsembleConfig:
-    """Members trained one after another, scored by the mean of their logits (jaxrec/ensemble.py).
+    """Members trained one after another, scored by the weighted mean of their scores.
 
+    Each member's ``weight`` is 1 unless set (the plain mean of the logits); jaxrec/ensemble.py.
     ``--set`` overrides apply to every member; ``--max-minutes`` is each member's budget.
     """
 

@@ -1,9 +1,10 @@
-"""Ensembles: members trained one after another, scored by the mean of their logits.
+"""Ensembles: members trained one after another, scored by the weighted mean of their scores.
 
 A workdir trained from an ``EnsembleConfig`` holds ``ensemble.json`` and one ordinary workdir
-per member under ``members/``. The mean of the members' logits ranks like the mean of their
-log-probabilities (the two differ by a per-user constant), and for dot-product models it is
-one dot product of the concatenated user states and item tables.
+per member under ``members/``. With equal weights (the default) the score is the mean of the
+members' logits, which ranks like the mean of their log-probabilities (the two differ by a
+per-user constant). A member whose scores are not logits (EASE's ``x B``) gets a weight
+chosen on validation.
 
     jaxrec train --config configs/best_ml1m.py --data DATA_DIR --workdir runs/best
     jaxrec evaluate --workdir runs/best
@@ -40,6 +41,7 @@ class Member:
     config_path: pathlib.Path
     overrides: tuple[str, ...]  # the member's own (the ensemble file's), not the command line's
     cfg: TrainConfig
+    weight: float = 1.0
 
 
 def is_ensemble(workdir: str | pathlib.Path) -> bool:
@@ -74,7 +76,8 @@ def resolve_members(
         member_seed = spec.seed if seed is None else seed + i
         budget = cfg.max_minutes if max_minutes is None else max_minutes
         cfg = dataclasses.replace(cfg, seed=member_seed, max_minutes=budget)
-        members.append(Member(f"m{i}-{path.stem}-seed{member_seed}", path, spec.overrides, cfg))
+        name = f"m{i}-{path.stem}-seed{member_seed}"
+        members.append(Member(name, path, spec.overrides, cfg, spec.weight))
     return members
 
 
@@ -151,13 +154,14 @@ def train_ensemble(
                 "config": str(member.config_path),
                 "seed": member.cfg.seed,
                 "overrides": list(member.overrides),
+                "weight": member.weight,
                 "model": member.cfg.model.name,
                 "train_summary": summary,
             }
         )
     record = {
         "members": rows,
-        "combine": "mean_logits",
+        "combine": "weighted_mean",
         "data": str(pathlib.Path(data_dir).resolve()),
     }
     write_json(workdir / RUN_FILE, {"data": record["data"]})
@@ -171,18 +175,27 @@ def train_ensemble(
 
 
 class EnsembleModel(nnx.Module):
-    """Members scored together: float[B, I] is the mean of the members' logits.
+    """Members scored together: float[B, I] is the weighted mean of the members' scores.
 
     Each member reads the most recent ``max_len`` items of the int32[B, L] histories it gets
-    (members may have different windows).
+    (members may have different windows). ``weights`` default to 1 each (the plain mean).
     """
 
-    def __init__(self, members: list[nnx.Module], max_lens: list[int]):
+    def __init__(
+        self,
+        members: list[nnx.Module],
+        max_lens: list[int],
+        weights: list[float] | None = None,
+    ):
         self.members = nnx.List(members)
         self.max_lens = tuple(int(n) for n in max_lens)
+        weights = [1.0] * len(members) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(members) or min(weights) <= 0:
+            raise ValueError(f"need one weight > 0 per member, got {weights}")
+        self.weights = tuple(w / sum(weights) for w in weights)
 
     def score_all(self, histories: Array, users: Array | None = None) -> Array:
-        """float32[B, I] mean member logits; column 0 (padding) is -inf.
+        """float32[B, I] weighted mean of the member scores; column 0 (padding) is -inf.
 
         Members score through ``export.scoring.all_scores`` (last position only, no
         scatter), so evaluation and every export format run the same graph.
@@ -191,10 +204,10 @@ class EnsembleModel(nnx.Module):
         from jaxrec.export.scoring import all_scores
 
         total = None
-        for member, max_len in zip(self.members, self.max_lens, strict=True):
-            scores = all_scores(member, histories[:, -max_len:])
+        for member, max_len, weight in zip(self.members, self.max_lens, self.weights, strict=True):
+            scores = weight * all_scores(member, histories[:, -max_len:])
             total = scores if total is None else total + scores
-        return total / len(self.members)
+        return total
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,7 +252,8 @@ def load_ensemble(workdir: str | pathlib.Path, data_dir: str | None = None) -> L
                 "context or user ids; ensembles take history-only members"
             )
     max_lens = [m.cfg.model.max_len for m in members]
-    model = EnsembleModel([nnx.merge(m.graphdef, m.params) for m in members], max_lens)
+    weights = [row.get("weight", 1.0) for row in record["members"]]  # older runs: none
+    model = EnsembleModel([nnx.merge(m.graphdef, m.params) for m in members], max_lens, weights)
     graphdef, params = nnx.split(model)
     return LoadedEnsemble(members, graphdef, params, record)
 
@@ -257,13 +271,14 @@ def ensemble_score_fn(loaded: LoadedEnsemble):
 def export_description(loaded: LoadedEnsemble) -> dict:
     """The metadata fields an export of the ensemble records (``jaxrec.export.exporter``).
 
-    ``train_config.ensemble`` lists each member's full config, from which
-    ``jax_format.load_params`` rebuilds the members and this ``EnsembleModel``.
+    ``train_config.ensemble`` lists each member's full config and ``ensemble_weights`` their
+    weights, from which ``jax_format.load_params`` rebuilds this ``EnsembleModel``.
     """
     configs = [config_lib.to_dict(m.cfg) for m in loaded.members]
+    weights = [row.get("weight", 1.0) for row in loaded.record["members"]]
     return {
         "model_name": "ensemble",
         "model_config": {"name": "ensemble", "members": [c["model"] for c in configs]},
-        "train_config": {"ensemble": configs},
+        "train_config": {"ensemble": configs, "ensemble_weights": weights},
         "max_len": loaded.max_len,
     }

@@ -69,7 +69,8 @@ def load_params(directory: pathlib.Path, metadata: dict) -> tuple[nnx.GraphDef, 
         if members:
             from jaxrec.ensemble import EnsembleModel
 
-            return EnsembleModel(models, [cfg.model.max_len for cfg in cfgs])
+            weights = train_config.get("ensemble_weights")  # exports before weights: none
+            return EnsembleModel(models, [cfg.model.max_len for cfg in cfgs], weights)
         model = models[0]
         if metadata.get("cold_start"):  # a MAML run: base model + meta-learned adapter
             from jaxrec.export.cold_start import wrap

@@ -10,13 +10,14 @@ CONFIGS = sorted((pathlib.Path(__file__).parents[2] / "configs").glob("*.py"))
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_every_shipped_config_loads_and_round_trips(path):
+    from jaxrec.ensemble import resolve_members
+
     experiment = config.load_experiment(path)
-    if isinstance(experiment, config.EnsembleConfig):  # every member is a shipped config
-        members = [path.parent / member.config for member in experiment.members]
+    if isinstance(experiment, config.EnsembleConfig):  # shipped configs + their overrides
+        cfgs = [member.cfg for member in resolve_members(experiment, path)]
     else:
-        members = [path]
-    for member in members:
-        cfg = config.load_config(member)
+        cfgs = [experiment]
+    for cfg in cfgs:
         assert config.from_dict(config.to_dict(cfg)) == cfg
 
 

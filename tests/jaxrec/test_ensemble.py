@@ -1,4 +1,4 @@
-"""Ensembles: train members, resume, refuse foreign runs, score by the mean of member logits."""
+"""Ensembles: train members, resume, refuse foreign runs, score by the weighted mean of members."""
 
 import json
 import os
@@ -19,17 +19,19 @@ from jaxrec.config import EnsembleConfig, EnsembleMember
 
 def get_config():
     return EnsembleConfig(members=(EnsembleMember({str(TINY_CONFIG)!r}, 5),
-                                   EnsembleMember({str(TINY_CONFIG)!r}, 6)))
+                                   EnsembleMember({str(TINY_CONFIG)!r}, 6, weight=3.0)))
 """
 
 
-def mean_member_scores(loaded: LoadedEnsemble, histories: np.ndarray) -> np.ndarray:
-    """Reference: float[B, I] mean of each member's own ``score_all`` (full forward pass)."""
+def weighted_member_scores(
+    loaded: LoadedEnsemble, histories: np.ndarray, weights: list[float]
+) -> np.ndarray:
+    """Reference: float[B, I] weighted mean of each member's own ``score_all``."""
     out = []
     for member in loaded.members:
         model = nnx.merge(member.graphdef, member.params)
         out.append(np.asarray(model.score_all(histories[:, -member.cfg.model.max_len :], None)))
-    return np.mean(out, axis=0)
+    return np.average(out, axis=0, weights=weights)
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +55,19 @@ def test_members_train_into_their_own_workdirs(ensemble_run):
     assert 0 < record["valid"]["ndcg@10"] <= 1 and record["valid"]["num_users"] == 96
 
 
-def test_ensemble_scores_are_the_mean_of_member_logits(ensemble_run):
+def test_ensemble_scores_are_the_weighted_mean_of_member_logits(ensemble_run):
     _, workdir, _ = ensemble_run
     loaded = load_ensemble(workdir)
-    assert len(loaded.members) == 2
+    assert [row["weight"] for row in loaded.record["members"]] == [1.0, 3.0]
     rng = np.random.default_rng(0)
     histories = rng.integers(0, loaded.dataset.num_items + 1, (5, loaded.max_len)).astype(np.int32)
     got = np.asarray(ensemble_score_fn(loaded)(histories, np.zeros(5, np.int32)))
-    want = mean_member_scores(loaded, histories)
+    want = weighted_member_scores(loaded, histories, [1.0, 3.0])
     np.testing.assert_allclose(got[:, 1:], want[:, 1:], atol=1e-5)
     assert np.all(np.isneginf(got[:, 0]))
+    # The weights count: the plain mean is different.
+    plain = weighted_member_scores(loaded, histories, [1.0, 1.0])
+    assert np.abs(plain[:, 1:] - got[:, 1:]).max() > 1e-4
     # Both members count: the mean is neither member's own scores.
     for member in loaded.members:
         model = nnx.merge(member.graphdef, member.params)
@@ -93,6 +98,8 @@ def test_rerun_keeps_finished_members_and_refuses_a_changed_config(ensemble_run,
 def test_ensemble_config_needs_two_members_and_is_not_a_single_model():
     with pytest.raises(ValueError, match=">= 2 members"):
         EnsembleConfig(members=(EnsembleMember("sasrec.py", 0),))
+    with pytest.raises(ValueError, match="member weight must be > 0"):
+        EnsembleMember("ease.py", 0, weight=0.0)
     best = REPO / "configs" / "best_ml1m.py"
     experiment = load_experiment(best)
     assert isinstance(experiment, EnsembleConfig)
@@ -130,6 +137,7 @@ def test_export_of_an_ensemble_returns_its_top_k(ensemble_run, tmp_path, fmt):
     assert main(["export", "--workdir", str(workdir), "--format", fmt, "--out", str(out)]) == 0
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["model_name"] == "ensemble" and len(metadata["train_config"]["ensemble"]) == 2
+    assert metadata["train_config"]["ensemble_weights"] == [1.0, 3.0]
     loaded = load_ensemble(workdir)
     rng = np.random.default_rng(1)
     histories = rng.integers(0, loaded.dataset.num_items + 1, (6, loaded.max_len)).astype(np.int32)
@@ -140,3 +148,23 @@ def test_export_of_an_ensemble_returns_its_top_k(ensemble_run, tmp_path, fmt):
     ids, got_scores = load_backend(out).recommend(histories, exclude)
     np.testing.assert_array_equal(np.asarray(ids), np.asarray(want_ids))
     np.testing.assert_allclose(np.asarray(got_scores), np.asarray(want_scores), atol=1e-4)
+
+
+def test_an_ease_member_blends_in_with_its_weight(tiny_dataset, tmp_path):
+    config = tmp_path / "ens.py"
+    config.write_text(
+        "from jaxrec.config import EnsembleConfig, EnsembleMember\n\n\n"
+        "def get_config():\n"
+        f"    return EnsembleConfig(members=(EnsembleMember({str(TINY_CONFIG)!r}, 0),\n"
+        f"        EnsembleMember({str(REPO / 'configs' / 'ease.py')!r}, 0, weight=50.0)))\n"
+    )
+    workdir = tmp_path / "work"
+    argv = ["train", "--config", str(config), "--data", str(tiny_dataset), "--workdir"]
+    assert main([*argv, str(workdir), "--set", "max_epochs=2"]) == 0
+    loaded = load_ensemble(workdir)
+    assert [m.cfg.model.name for m in loaded.members][1] == "ease"
+    rng = np.random.default_rng(2)
+    histories = rng.integers(0, loaded.dataset.num_items + 1, (4, 12)).astype(np.int32)
+    got = np.asarray(ensemble_score_fn(loaded)(histories, np.zeros(4, np.int32)))
+    want = weighted_member_scores(loaded, histories, [1.0, 50.0])
+    np.testing.assert_allclose(got[:, 1:], want[:, 1:], rtol=1e-5, atol=1e-5)
