@@ -41,7 +41,7 @@ class Member:
     config_path: pathlib.Path
     overrides: tuple[str, ...]  # the member's own (the ensemble file's), not the command line's
     cfg: TrainConfig
-    weight: float = 1.0
+    weight: float
 
 
 def is_ensemble(workdir: str | pathlib.Path) -> bool:
@@ -230,6 +230,11 @@ class LoadedEnsemble:
         return max(m.cfg.model.max_len for m in self.members)
 
 
+def member_weights(record: dict) -> list[float]:
+    """Each member's weight in an ``ensemble.json`` record (runs from before weights: 1 each)."""
+    return [row.get("weight", 1.0) for row in record["members"]]
+
+
 def load_ensemble(workdir: str | pathlib.Path, data_dir: str | None = None) -> LoadedEnsemble:
     """Loads every member's best checkpoint and joins them into one ``EnsembleModel``.
 
@@ -252,7 +257,7 @@ def load_ensemble(workdir: str | pathlib.Path, data_dir: str | None = None) -> L
                 "context or user ids; ensembles take history-only members"
             )
     max_lens = [m.cfg.model.max_len for m in members]
-    weights = [row.get("weight", 1.0) for row in record["members"]]  # older runs: none
+    weights = member_weights(record)
     model = EnsembleModel([nnx.merge(m.graphdef, m.params) for m in members], max_lens, weights)
     graphdef, params = nnx.split(model)
     return LoadedEnsemble(members, graphdef, params, record)
@@ -275,10 +280,9 @@ def export_description(loaded: LoadedEnsemble) -> dict:
     weights, from which ``jax_format.load_params`` rebuilds this ``EnsembleModel``.
     """
     configs = [config_lib.to_dict(m.cfg) for m in loaded.members]
-    weights = [row.get("weight", 1.0) for row in loaded.record["members"]]
     return {
         "model_name": "ensemble",
         "model_config": {"name": "ensemble", "members": [c["model"] for c in configs]},
-        "train_config": {"ensemble": configs, "ensemble_weights": weights},
+        "train_config": {"ensemble": configs, "ensemble_weights": member_weights(loaded.record)},
         "max_len": loaded.max_len,
     }
