@@ -25,8 +25,6 @@ import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CONFIGS = ("sasrec", "hybrid", "bert4rec", "gru4rec", "lstm", "sasrec_txl", "bpr_mf", "ease")
-# Closed form: the seed changes nothing, so one run stands for every seed (std 0 by construction).
-DETERMINISTIC = ("ease",)
 PUBLISHED = {  # ../shared/datasets/README.md, full ranking: (NDCG@10, HR@10)
     "ml-1m": {
         "SASRec + CE (Klenitskiy & Vasilev 2023)": (0.1821, 0.3152),
@@ -101,9 +99,17 @@ def summarise(runs: list[dict]) -> dict:
     }
 
 
+def closed_form(config: str) -> bool:
+    """Whether ``configs/<config>.py`` is closed form: one run stands for every seed (std 0)."""
+    from jaxrec.config import load_config
+    from jaxrec.training.closed_form import CLOSED_FORM_MODELS
+
+    return load_config(REPO / "configs" / f"{config}.py").model.name in CLOSED_FORM_MODELS
+
+
 def _runs_label(config: str, row: dict) -> str:
     """'3 seeds', '1 seed' or 'closed form' for a bar of the plot."""
-    if config in DETERMINISTIC:
+    if closed_form(config):
         return "closed form"
     runs = row["ndcg@10"]["runs"]
     return f"{runs} seed{'s' * (runs > 1)}"
@@ -162,7 +168,7 @@ def main() -> None:
                 skipped[f"{config} on {dataset}"] = reason
                 print(f"skipped {config} on {dataset}: {reason}", flush=True)
                 continue
-            seeds = args.seeds[:1] if config in DETERMINISTIC else args.seeds
+            seeds = args.seeds[:1] if closed_form(config) else args.seeds
             runs = [run_one(config, dataset, seed, args) for seed in seeds]
             if runs := [r for r in runs if r is not None]:
                 results[dataset][config] = summarise(runs)
