@@ -58,6 +58,15 @@ class ModelConfig:
     mask_prob: float = 0.2
     # EASE: L2 penalties tried in closed form; the best on validation is kept.
     l2_grid: tuple[float, ...] = (100.0, 200.0, 300.0, 500.0, 1000.0)
+    # Sequential item-kNN (jaxrec/baselines/item_knn.py): ``knn_neighbors`` per item,
+    # co-occurrence decaying by ``knn_window_decay`` per step of distance; every
+    # ``knn_windows`` x ``knn_alphas`` (vote damping count(j) ** alpha) x ``knn_recency``
+    # setting is fitted in closed form and the best on validation is kept.
+    knn_neighbors: int = 200
+    knn_window_decay: float = 0.7
+    knn_windows: tuple[int, ...] = (5,)
+    knn_alphas: tuple[float, ...] = (0.5,)
+    knn_recency: tuple[float, ...] = (0.8,)
     # Transformer-XL (name="txl"): histories are cut into segments of ``segment_len``; each
     # attends to itself and to the previous segment's cached hidden states, with a learned
     # relative-position bias over ``relative_buckets`` log-spaced distance buckets.
@@ -118,6 +127,21 @@ class ModelConfig:
             raise ValueError("model.segment_len must be >= 1 and model.relative_buckets >= 2")
         if not 0.0 < self.mask_prob < 1.0:
             raise ValueError(f"model.mask_prob={self.mask_prob}: must be in (0, 1)")
+        if self.knn_neighbors < 1 or not 0.0 < self.knn_window_decay <= 1.0:
+            raise ValueError(
+                f"model.knn_neighbors={self.knn_neighbors} (>= 1), model.knn_window_decay="
+                f"{self.knn_window_decay} (in (0, 1]): out of range"
+            )
+        if (
+            min(self.knn_windows, default=0) < 1
+            or min(self.knn_alphas, default=-1.0) < 0.0
+            or not all(0.0 < r <= 1.0 for r in self.knn_recency or (0.0,))
+        ):
+            raise ValueError(
+                f"model.knn_windows={self.knn_windows} (each >= 1), model.knn_alphas="
+                f"{self.knn_alphas} (each >= 0), model.knn_recency={self.knn_recency} (each "
+                "in (0, 1]): each needs at least one value in range"
+            )
         if not 0.0 <= self.id_dropout < 1.0:
             raise ValueError(f"model.id_dropout={self.id_dropout}: must be in [0, 1)")
         if self.text_tokens < 2 or self.text_live_items < 1 or self.text_refresh_items < 0:

@@ -6,6 +6,7 @@ from jaxrec.config import ModelConfig
 from jaxrec.models.bert4rec import BERT4Rec
 from jaxrec.models.ease import EASE
 from jaxrec.models.hybrid import HybridSASRec
+from jaxrec.models.item_knn import ItemKNN
 from jaxrec.models.mf import MatrixFactorization
 from jaxrec.models.rnn import RecurrentEncoder
 from jaxrec.models.sasrec import SASRec
@@ -25,6 +26,7 @@ MODELS = {
     "gru4rec": RecurrentEncoder,
     "lstm": RecurrentEncoder,
     "ease": EASE,
+    "item_knn": ItemKNN,
     "bpr_mf": MatrixFactorization,
 }
 # Models with one parameter vector per user: built with ``num_users``.

@@ -1,4 +1,4 @@
-"""Training for closed-form models (EASE): fit per L2 penalty, keep the best on validation.
+"""Training for closed-form models (EASE, item-kNN): fit per setting, keep the best on validation.
 
 Writes the same workdir layout as ``jaxrec.training.loop.run`` (config, best checkpoint,
 TensorBoard scalars, ``train_summary.json``), so ``jaxrec evaluate`` works unchanged. The
@@ -8,10 +8,12 @@ input history but not of the fit, exactly as for the sequence models.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import pathlib
 import time
+from collections.abc import Iterator
 
 import jax
 import numpy as np
@@ -22,22 +24,68 @@ from data_pipeline.pipeline import eval_data
 from jaxrec import sharding
 from jaxrec.atomic_io import write_json
 from jaxrec.baselines.ease import ease_from_gram, ease_score_fn, gram_matrix
+from jaxrec.baselines.item_knn import fit_item_knn, item_knn_scores
 from jaxrec.checkpoint import Checkpointer
-from jaxrec.config import MeshConfig, TrainConfig
+from jaxrec.config import MeshConfig, ModelConfig, TrainConfig
 from jaxrec.evaluation import EvalOptions, evaluate
 from jaxrec.training import setup
 from jaxrec.training.scalars import scalar_writer
 
 log = logging.getLogger(__name__)
 
-CLOSED_FORM_MODELS = ("ease",)
+CLOSED_FORM_MODELS = ("ease", "item_knn")
+
+# One fitted setting: (its hyper-parameters, its parameter arrays by name, its score_fn).
+Candidate = tuple[dict, dict[str, np.ndarray], object]
+
+
+def _ease_candidates(cfg: ModelConfig, train_items: list, num_items: int) -> Iterator[Candidate]:
+    """EASE for every ``cfg.l2_grid`` penalty (one Gram matrix, one inverse each)."""
+    gram = gram_matrix(train_items, num_items)
+    for l2 in cfg.l2_grid:
+        weights = ease_from_gram(gram, l2)
+        yield {"l2": l2}, {"weights": weights}, ease_score_fn(weights, num_items)
+
+
+def _item_knn_candidates(
+    cfg: ModelConfig, train_items: list, num_items: int
+) -> Iterator[Candidate]:
+    """Item-kNN for every window x alpha x recency setting (tables per window and alpha)."""
+    for window, alpha in itertools.product(cfg.knn_windows, cfg.knn_alphas):
+        ids, sims = fit_item_knn(
+            train_items,
+            num_items,
+            window=window,
+            window_decay=cfg.knn_window_decay,
+            num_neighbors=cfg.knn_neighbors,
+            alpha=alpha,
+        )
+        on_device = jax.numpy.asarray(ids), jax.numpy.asarray(sims)
+        for recency in cfg.knn_recency:
+            arrays = {
+                "neighbor_ids": ids,
+                "neighbor_sims": sims,
+                "recency": np.asarray(recency, np.float32),
+            }
+            score_fn = jax.tree_util.Partial(item_knn_scores, *on_device, arrays["recency"])
+            yield {"window": window, "alpha": alpha, "recency": recency}, arrays, score_fn
+
+
+CANDIDATES = {"ease": _ease_candidates, "item_knn": _item_knn_candidates}
+
+
+def _grid_size(cfg: ModelConfig) -> int:
+    if cfg.name == "ease":
+        return len(cfg.l2_grid)
+    return len(cfg.knn_windows) * len(cfg.knn_alphas) * len(cfg.knn_recency)
 
 
 def fit(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.Path) -> dict:
-    """Fits EASE for every ``cfg.model.l2_grid`` value and keeps the best on validation.
+    """Fits every setting of ``cfg.model``'s grid and keeps the best on validation.
 
     Returns:
-        Summary with the chosen L2 penalty, its validation metric and timing.
+        Summary with the chosen setting, its validation metric, every setting's validation
+        NDCG@10 / HR@10 / MRR (``search``) and timing.
     """
     workdir = pathlib.Path(workdir)
     summary_path = workdir / "train_summary.json"
@@ -50,35 +98,36 @@ def fit(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.P
     parts = setup.init_params(cfg, dataset.num_items, mesh, num_users=dataset.num_users)
     start = time.perf_counter()
     train_items = [rec.items[: rec.n_train] for rec in dataset.records()]
-    gram = gram_matrix(train_items, dataset.num_items)
     data = eval_data(dataset, "valid", cfg.model.max_len)
     options = EvalOptions(exclude_seen=cfg.eval.exclude_seen, batch_size=cfg.eval.batch_size)
     metric = cfg.eval.early_stopping_metric
     writer = scalar_writer(workdir)
+    candidates = CANDIDATES[cfg.model.name](cfg.model, train_items, dataset.num_items)
     history, best = [], None
-    for l2 in tqdm(cfg.model.l2_grid, desc="ease l2", unit="fit"):
-        weights = ease_from_gram(gram, l2)
-        score_fn = ease_score_fn(weights, dataset.num_items)
+    for step, (settings, arrays, score_fn) in enumerate(
+        tqdm(candidates, total=_grid_size(cfg.model), desc=cfg.model.name, unit="fit")
+    ):
         result, _ = evaluate(score_fn, data, dataset.num_items, options, progress=False)
-        writer.add_scalar(f"valid/{metric.replace('@', '_at_')}", result[metric], int(l2))
-        history.append({"l2": l2, **{k: result[k] for k in ("ndcg@10", "hr@10", "mrr")}})
-        log.info("l2=%g valid %s=%.4f", l2, metric, result[metric])
+        writer.add_scalar(f"valid/{metric.replace('@', '_at_')}", result[metric], step)
+        history.append({**settings, **{k: result[k] for k in ("ndcg@10", "hr@10", "mrr")}})
+        log.info("%s valid %s=%.4f", settings, metric, result[metric])
         if best is None or result[metric] > best[0][metric]:
-            best = (result, l2, weights)
+            best = (result, settings, arrays)
     writer.close()
-    result, l2, weights = best
+    result, settings, arrays = best
     params = parts.params
-    placed = params["weights"].get_value().sharding
-    params["weights"].set_value(jax.device_put(np.asarray(weights), placed))
+    for name, value in arrays.items():
+        placed = params[name].get_value().sharding
+        params[name].set_value(jax.device_put(np.asarray(value), placed))
     ckpt = Checkpointer(workdir)
-    ckpt.save_best(0, params, {"step": 0, "valid": result, "l2": l2})
+    ckpt.save_best(0, params, {"step": 0, "valid": result, **settings})
     ckpt.wait()
     ckpt.close()
     summary = {
         "stop_reason": "closed_form",
-        "l2": l2,
+        **settings,
         f"best_valid_{metric}": result[metric],
-        "l2_search": history,
+        "search": history,
         "train_seconds": time.perf_counter() - start,
         "seed": cfg.seed,
     }

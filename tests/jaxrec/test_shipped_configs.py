@@ -51,10 +51,26 @@ def test_ease_config_fits_in_closed_form_and_evaluates(tiny_dataset, tmp_path):
     assert main([*argv, str(workdir), "--set", "model.l2_grid=1,10"]) == 0
     summary = json.loads((workdir / "train_summary.json").read_text())
     assert summary["stop_reason"] == "closed_form" and summary["l2"] in (1.0, 10.0)
-    assert [row["l2"] for row in summary["l2_search"]] == [1.0, 10.0]
+    assert [row["l2"] for row in summary["search"]] == [1.0, 10.0]
     assert main(["evaluate", "--workdir", str(workdir), "--out", str(out)]) == 0
     metrics = json.loads(out.read_text())
     assert metrics["num_users"] == 96 and metrics["auc"] > 0.6, metrics
     # Rerunning the same command on a fitted workdir is a no-op, as for a finished run.
     assert main([*argv, str(workdir), "--set", "model.l2_grid=1,10"]) == 0
     assert json.loads((workdir / "train_summary.json").read_text()) == summary
+
+
+def test_item_knn_config_searches_its_grid_and_evaluates(tiny_dataset, tmp_path):
+    workdir, out = tmp_path / "work", tmp_path / "test.json"
+    config = REPO / "configs" / "item_knn.py"
+    grid = ["--set", "model.knn_alphas=0.5,1", "--set", "model.knn_recency=0.5,0.9"]
+    argv = ["train", "--config", str(config), "--data", str(tiny_dataset), "--workdir"]
+    assert main([*argv, str(workdir), *grid]) == 0
+    summary = json.loads((workdir / "train_summary.json").read_text())
+    searched = [(row["alpha"], row["recency"]) for row in summary["search"]]
+    assert searched == [(0.5, 0.5), (0.5, 0.9), (1.0, 0.5), (1.0, 0.9)]
+    best = max(summary["search"], key=lambda row: row["ndcg@10"])
+    assert (summary["alpha"], summary["recency"]) == (best["alpha"], best["recency"])
+    assert main(["evaluate", "--workdir", str(workdir), "--out", str(out)]) == 0
+    metrics = json.loads(out.read_text())
+    assert metrics["num_users"] == 96 and metrics["auc"] > 0.6, metrics
