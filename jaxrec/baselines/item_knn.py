@@ -125,10 +125,14 @@ def fit_item_knn(
         (ids int32[I + 1, K], sims float32[I + 1, K]).
     """
     counts = cooccurrence(sequences, num_items, window, window_decay)
+    return neighbour_tables(counts, item_frequencies(sequences, num_items), num_neighbors, alpha)
+
+
+def item_frequencies(sequences: Sequence[np.ndarray], num_items: int) -> np.ndarray:
+    """int64[I + 1]: how often each item occurs in ``sequences`` (padding 0 not counted)."""
     flat = [np.asarray(s, np.int64) for s in sequences]
     all_items = np.concatenate(flat) if flat else np.zeros(0, np.int64)
-    item_counts = np.bincount(all_items[all_items != 0], minlength=num_items + 1)
-    return neighbour_tables(counts, item_counts, num_neighbors, alpha)
+    return np.bincount(all_items[all_items != 0], minlength=num_items + 1)
 
 
 @jax.jit

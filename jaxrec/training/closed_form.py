@@ -8,7 +8,6 @@ input history but not of the fit, exactly as for the sequence models.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import pathlib
@@ -24,7 +23,12 @@ from data_pipeline.pipeline import eval_data
 from jaxrec import sharding
 from jaxrec.atomic_io import write_json
 from jaxrec.baselines.ease import ease_from_gram, ease_score_fn, gram_matrix
-from jaxrec.baselines.item_knn import fit_item_knn, item_knn_scores
+from jaxrec.baselines.item_knn import (
+    cooccurrence,
+    item_frequencies,
+    item_knn_scores,
+    neighbour_tables,
+)
 from jaxrec.checkpoint import Checkpointer
 from jaxrec.config import MeshConfig, ModelConfig, TrainConfig
 from jaxrec.evaluation import EvalOptions, evaluate
@@ -50,25 +54,33 @@ def _ease_candidates(cfg: ModelConfig, train_items: list, num_items: int) -> Ite
 def _item_knn_candidates(
     cfg: ModelConfig, train_items: list, num_items: int
 ) -> Iterator[Candidate]:
-    """Item-kNN for every window x alpha x recency setting (tables per window and alpha)."""
-    for window, alpha in itertools.product(cfg.knn_windows, cfg.knn_alphas):
-        ids, sims = fit_item_knn(
-            train_items,
-            num_items,
-            window=window,
-            window_decay=cfg.knn_window_decay,
-            num_neighbors=cfg.knn_neighbors,
-            alpha=alpha,
-        )
-        on_device = jax.numpy.asarray(ids), jax.numpy.asarray(sims)
-        for recency in cfg.knn_recency:
-            arrays = {
-                "neighbor_ids": ids,
-                "neighbor_sims": sims,
-                "recency": np.asarray(recency, np.float32),
-            }
-            score_fn = jax.tree_util.Partial(item_knn_scores, *on_device, arrays["recency"])
-            yield {"window": window, "alpha": alpha, "recency": recency}, arrays, score_fn
+    """Item-kNN for every window x alpha x recency setting.
+
+    Co-occurrence is counted once per window, neighbour tables are built once per
+    (window, alpha), and each recency only re-scores.
+    """
+    frequencies = item_frequencies(train_items, num_items)
+    for window in cfg.knn_windows:
+        counts = cooccurrence(train_items, num_items, window, cfg.knn_window_decay)
+        for alpha in cfg.knn_alphas:
+            yield from _item_knn_recencies(
+                cfg, window, alpha, *neighbour_tables(counts, frequencies, cfg.knn_neighbors, alpha)
+            )
+
+
+def _item_knn_recencies(
+    cfg: ModelConfig, window: int, alpha: float, ids: np.ndarray, sims: np.ndarray
+) -> Iterator[Candidate]:
+    """One candidate per ``cfg.knn_recency`` value, all sharing the tables ``ids`` / ``sims``."""
+    on_device = jax.numpy.asarray(ids), jax.numpy.asarray(sims)
+    for recency in cfg.knn_recency:
+        arrays = {
+            "neighbor_ids": ids,
+            "neighbor_sims": sims,
+            "recency": np.asarray(recency, np.float32),
+        }
+        score_fn = jax.tree_util.Partial(item_knn_scores, *on_device, arrays["recency"])
+        yield {"window": window, "alpha": alpha, "recency": recency}, arrays, score_fn
 
 
 CANDIDATES = {"ease": _ease_candidates, "item_knn": _item_knn_candidates}
