@@ -99,13 +99,28 @@ class Checkpointer:
         return self._best.latest_step() is not None
 
     def restore_best(self, abstract_params: PyTree) -> tuple[PyTree, dict]:
-        """The best parameters and their bookkeeping."""
-        restored = self._best.restore(
-            self._best.latest_step(),
-            args=ocp.args.Composite(
-                params=ocp.args.StandardRestore(abstract_params), meta=ocp.args.JsonRestore()
-            ),
-        )
+        """The best parameters and their bookkeeping.
+
+        Raises:
+            ValueError: the saved parameters are not this model's (another config, or a
+                jaxrec version whose model had other parameters), naming the difference.
+        """
+        step = self._best.latest_step()
+        try:
+            restored = self._best.restore(
+                step,
+                args=ocp.args.Composite(
+                    params=ocp.args.StandardRestore(abstract_params), meta=ocp.args.JsonRestore()
+                ),
+            )
+        except ValueError as error:
+            if "tree structures do not match" not in str(error):
+                raise
+            raise ValueError(
+                f"{self._best.directory / str(step)}: the saved parameters do not match the "
+                f"model the run's config builds (written by another jaxrec version?); retrain "
+                f"or refit the run. Difference: {str(error).split(':', 1)[1].strip()}"
+            ) from error
         return restored.params, restored.meta
 
     def wait(self) -> None:

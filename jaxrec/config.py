@@ -56,8 +56,10 @@ class ModelConfig:
     block: Literal["pre_ln", "sasrec"] = "pre_ln"
     # BERT4Rec: probability that a training item is replaced by the mask token.
     mask_prob: float = 0.2
-    # EASE: L2 penalties tried in closed form; the best on validation is kept.
+    # EASE: every L2 penalty x profile recency (jaxrec/baselines/ease.py; 1 = binary
+    # profile) is tried in closed form; the best on validation is kept.
     l2_grid: tuple[float, ...] = (100.0, 200.0, 300.0, 500.0, 1000.0)
+    ease_recency: tuple[float, ...] = (1.0,)
     # Sequential item-kNN (jaxrec/baselines/item_knn.py): ``knn_neighbors`` per item,
     # co-occurrence decaying by ``knn_window_decay`` per step of distance; every
     # ``knn_windows`` x ``knn_alphas`` (vote damping count(j) ** alpha) x ``knn_recency``
@@ -136,11 +138,13 @@ class ModelConfig:
             min(self.knn_windows, default=0) < 1
             or min(self.knn_alphas, default=-1.0) < 0.0
             or not all(0.0 < r <= 1.0 for r in self.knn_recency or (0.0,))
+            or not all(0.0 < r <= 1.0 for r in self.ease_recency or (0.0,))
         ):
             raise ValueError(
                 f"model.knn_windows={self.knn_windows} (each >= 1), model.knn_alphas="
-                f"{self.knn_alphas} (each >= 0), model.knn_recency={self.knn_recency} (each "
-                "in (0, 1]): each needs at least one value in range"
+                f"{self.knn_alphas} (each >= 0), model.knn_recency={self.knn_recency}, "
+                f"model.ease_recency={self.ease_recency} (each in (0, 1]): each needs at "
+                "least one value in range"
             )
         if not 0.0 <= self.id_dropout < 1.0:
             raise ValueError(f"model.id_dropout={self.id_dropout}: must be in [0, 1)")

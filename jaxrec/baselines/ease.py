@@ -6,7 +6,9 @@ subject to diag(B) = 0, where X is the binary user-item matrix. The solution is
     G = XᵀX + λI,   P = G⁻¹,   B = -P / diag(P) (column-wise),   diag(B) = 0,
 
 and a user with indicator row x gets the scores x B. The fit runs on the host in float64
-(one I x I inverse); scoring is a jitted float32 matmul.
+(one I x I inverse); scoring is a jitted float32 matmul. With ``recency`` < 1 the profile
+x weights each history item by recency ** (steps before the most recent item), an
+order-aware reading of the same B (as item-kNN weights its votes); 1 is Steck's binary x.
 
 Shapes use the letters of ``jaxrec.types``: ``B`` batch, ``L`` history length, ``I`` catalogue
 size, with row/column 0 of every item axis reserved for the padding id.
@@ -124,28 +126,48 @@ def fit_ease(user_items: Sequence[np.ndarray], num_items: int, l2: float) -> np.
 
 
 @jax.jit
-def ease_scores(weights: Array, histories: Array, users: Array | None = None) -> Array:
-    """Scores every item for a batch of histories.
+def ease_scores(
+    weights: Array, recency: Array, histories: Array, users: Array | None = None
+) -> Array:
+    """Scores every item for a batch of left-padded histories.
 
     Args:
         weights: float32[I + 1, I + 1] EASE weights B.
-        histories: int32[B, L] item ids, 0 = padding (any side).
+        recency: float32[] profile decay per step back from the most recent position; 1
+            gives Steck's binary indicator.
+        histories: int32[B, L] item ids, left-padded with 0 (the last column is the most
+            recent item).
         users: ignored (EASE scores from the history alone).
 
     Returns:
-        float32[B, I + 1] scores x B with x the binary indicator of each history;
-        column 0 (padding) is -inf.
+        float32[B, I + 1] scores x B, where x[i] = recency ** d for the most recent
+        occurrence of item i, d steps before the last position (0 for items not in the
+        history); column 0 (padding) is -inf.
     """
     del users
-    rows = jnp.arange(histories.shape[0])[:, None]
-    profile = jnp.zeros((histories.shape[0], weights.shape[0]), weights.dtype)
-    profile = profile.at[rows, histories].set(1.0).at[:, 0].set(0.0)
+    batch, length = histories.shape
+    position_weight = recency ** jnp.arange(length - 1, -1, -1, dtype=weights.dtype)  # [L]
+    rows = jax.lax.broadcasted_iota(histories.dtype, histories.shape, 0)
+    # A repeated item keeps its largest (most recent) weight; lax directly, as in
+    # item_knn_scores, so the graph exports to ONNX with a dynamic batch.
+    pairs = jnp.stack([rows, histories], axis=-1)  # [B, L, 2]
+    one_cell = jax.lax.ScatterDimensionNumbers(
+        update_window_dims=(), inserted_window_dims=(0, 1), scatter_dims_to_operand_dims=(0, 1)
+    )
+    profile = jax.lax.scatter_max(
+        jnp.zeros((batch, weights.shape[0]), weights.dtype),
+        pairs,
+        jnp.broadcast_to(position_weight, histories.shape),
+        one_cell,
+    )
+    padding = jnp.arange(weights.shape[0]) == 0
+    profile = jnp.where(padding[None, :], 0.0, profile)
     # HIGHEST: keeps the matmul in true float32 on GPUs (TF32 would perturb close ranks).
     scores = jnp.matmul(profile, weights, precision=jax.lax.Precision.HIGHEST)
-    return scores.at[:, 0].set(-jnp.inf)
+    return jnp.where(padding[None, :], -jnp.inf, scores)
 
 
-def ease_score_fn(weights: np.ndarray, num_items: int) -> ScoreFn:
+def ease_score_fn(weights: np.ndarray, num_items: int, recency: float = 1.0) -> ScoreFn:
     """Wraps fitted weights as a ``score_fn`` for ``jaxrec.evaluation.evaluate``.
 
     The user profile is built only from the ids in the history batch, so pass histories
@@ -155,6 +177,7 @@ def ease_score_fn(weights: np.ndarray, num_items: int) -> ScoreFn:
     Args:
         weights: float32[I + 1, I + 1] from ``fit_ease`` / ``ease_from_gram``.
         num_items: catalogue size I (padding excluded); checked against ``weights``.
+        recency: profile decay per step back (``ease_scores``); 1 = binary profile.
 
     Returns:
         ``score_fn(histories int32[B, L]) -> float32[B, I + 1]``, column 0 = -inf.
@@ -164,5 +187,7 @@ def ease_score_fn(weights: np.ndarray, num_items: int) -> ScoreFn:
     """
     if weights.shape != (num_items + 1, num_items + 1):
         raise ValueError(f"weights of shape {weights.shape}: expected {(num_items + 1,) * 2}")
-    # Passed as a jit argument (not closed over) so the I² matrix is not baked into the HLO.
-    return jax.tree_util.Partial(ease_scores, jnp.asarray(weights, jnp.float32))
+    # Passed as jit arguments (not closed over) so the I² matrix is not baked into the HLO.
+    return jax.tree_util.Partial(
+        ease_scores, jnp.asarray(weights, jnp.float32), jnp.asarray(recency, jnp.float32)
+    )

@@ -44,11 +44,17 @@ Candidate = tuple[dict, dict[str, np.ndarray], object]
 
 
 def _ease_candidates(cfg: ModelConfig, train_items: list, num_items: int) -> Iterator[Candidate]:
-    """EASE for every ``cfg.l2_grid`` penalty (one Gram matrix, one inverse each)."""
+    """EASE for every ``cfg.l2_grid`` x ``cfg.ease_recency`` pair.
+
+    One Gram matrix, one inverse per penalty; each recency only re-scores.
+    """
     gram = gram_matrix(train_items, num_items)
     for l2 in cfg.l2_grid:
         weights = ease_from_gram(gram, l2)
-        yield {"l2": l2}, {"weights": weights}, ease_score_fn(weights, num_items)
+        for recency in cfg.ease_recency:
+            arrays = {"weights": weights, "recency": np.asarray(recency, np.float32)}
+            score_fn = ease_score_fn(weights, num_items, recency)
+            yield {"l2": l2, "recency": recency}, arrays, score_fn
 
 
 def _item_knn_candidates(
@@ -88,7 +94,7 @@ CANDIDATES = {"ease": _ease_candidates, "item_knn": _item_knn_candidates}
 
 def _grid_size(cfg: ModelConfig) -> int:
     if cfg.name == "ease":
-        return len(cfg.l2_grid)
+        return len(cfg.l2_grid) * len(cfg.ease_recency)
     return len(cfg.knn_windows) * len(cfg.knn_alphas) * len(cfg.knn_recency)
 
 

@@ -3,6 +3,7 @@
 import grain
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxrec.checkpoint import Checkpointer
 
@@ -53,3 +54,14 @@ def test_latest_and_best_barriers_do_not_share_keys(tmp_path):
         for manager in (checkpointer._latest, checkpointer._best)
     }
     assert len(prefixes) == 2 and None not in prefixes
+
+
+def test_best_params_of_another_model_are_refused_by_name(tmp_path):
+    saved = Checkpointer(tmp_path)
+    saved.save_best(0, _state(1.0), {"step": 0})
+    saved.wait()
+    saved.close()
+    # The model gained a parameter since the checkpoint was written (EASE's recency did).
+    grown = {**_state(0.0), "recency": jnp.asarray(1.0)}
+    with pytest.raises(ValueError, match=r"best/0: the saved parameters do not match.*recency"):
+        Checkpointer(tmp_path).restore_best(grown)

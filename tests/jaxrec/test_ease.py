@@ -4,6 +4,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from jaxrec.baselines.ease import ease_score_fn, fit_ease, gram_matrix, interaction_matrix
+from jaxrec.config import ModelConfig
 
 NUM_ITEMS = 12
 
@@ -100,6 +101,22 @@ def test_scores_are_indicator_times_weights_with_padding_neg_inf():
     assert_allclose(scores[:, 1:], expected[:, 1:], rtol=1e-5, atol=1e-6)
 
 
+def test_recency_weights_each_item_by_its_most_recent_position():
+    users = _random_users(40, seed=5)
+    b = fit_ease(users, NUM_ITEMS, 5.0)
+    # Left-padded; item 3 repeats (its later position counts), item 9 is the most recent.
+    histories = np.array([[0, 3, 5, 3, 9], [0, 0, 0, 0, 4]], np.int32)
+    scores = np.asarray(ease_score_fn(b, NUM_ITEMS, recency=0.5)(jnp.asarray(histories)))
+    profile = np.zeros((2, NUM_ITEMS + 1))
+    profile[0, [9, 3, 5]] = [1.0, 0.5, 0.25]
+    profile[1, 4] = 1.0
+    expected = profile @ b.astype(np.float64)
+    assert np.all(np.isneginf(scores[:, 0]))
+    assert_allclose(scores[:, 1:], expected[:, 1:], rtol=1e-5, atol=1e-6)
+    binary = np.asarray(ease_score_fn(b, NUM_ITEMS)(jnp.asarray(histories)))
+    assert not np.allclose(binary[0, 1:], scores[0, 1:])
+
+
 def test_score_fn_rejects_wrong_shape_and_gram_is_symmetric():
     users = _random_users(10, seed=4)
     g = gram_matrix(users, NUM_ITEMS)
@@ -107,3 +124,9 @@ def test_score_fn_rejects_wrong_shape_and_gram_is_symmetric():
     assert_allclose(np.diag(g)[1:], [sum(j in u for u in users) for j in range(1, 13)])
     with pytest.raises(ValueError, match="expected"):
         ease_score_fn(np.zeros((4, 4), np.float32), NUM_ITEMS)
+
+
+@pytest.mark.parametrize("recency", [(0.0,), (1.5,), ()])
+def test_config_rejects_out_of_range_ease_recency(recency):
+    with pytest.raises(ValueError, match="ease_recency"):
+        ModelConfig(name="ease", ease_recency=recency)

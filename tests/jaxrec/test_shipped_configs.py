@@ -48,15 +48,23 @@ def test_ease_config_fits_in_closed_form_and_evaluates(tiny_dataset, tmp_path):
     workdir, out = tmp_path / "work", tmp_path / "test.json"
     config = REPO / "configs" / "ease.py"
     argv = ["train", "--config", str(config), "--data", str(tiny_dataset), "--workdir"]
-    assert main([*argv, str(workdir), "--set", "model.l2_grid=1,10"]) == 0
+    grid = ["--set", "model.l2_grid=1,10", "--set", "model.ease_recency=1,0.5"]
+    assert main([*argv, str(workdir), *grid]) == 0
     summary = json.loads((workdir / "train_summary.json").read_text())
     assert summary["stop_reason"] == "closed_form" and summary["l2"] in (1.0, 10.0)
-    assert [row["l2"] for row in summary["search"]] == [1.0, 10.0]
-    assert main(["evaluate", "--workdir", str(workdir), "--out", str(out)]) == 0
+    searched = [(row["l2"], row["recency"]) for row in summary["search"]]
+    assert searched == [(1.0, 1.0), (1.0, 0.5), (10.0, 1.0), (10.0, 0.5)]
+    # The checkpoint holds the chosen recency with the weights: it re-scores the same.
+    valid = tmp_path / "valid.json"
+    evaluate = ["evaluate", "--workdir", str(workdir)]
+    assert main([*evaluate, "--split", "valid", "--out", str(valid)]) == 0
+    best = json.loads(valid.read_text())["ndcg@10"]
+    assert best == pytest.approx(summary["best_valid_ndcg@10"], abs=1e-6)
+    assert main([*evaluate, "--out", str(out)]) == 0
     metrics = json.loads(out.read_text())
     assert metrics["num_users"] == 96 and metrics["auc"] > 0.6, metrics
     # Rerunning the same command on a fitted workdir is a no-op, as for a finished run.
-    assert main([*argv, str(workdir), "--set", "model.l2_grid=1,10"]) == 0
+    assert main([*argv, str(workdir), *grid]) == 0
     assert json.loads((workdir / "train_summary.json").read_text()) == summary
 
 
