@@ -8,12 +8,13 @@ the weighted mean of their scores (jaxrec/ensemble.py):
 - the same with TF-IDF/LSA item vectors in place of MiniLM, seeds 0, 1 and 2;
 - ``configs/ease.py`` (closed form, under a minute; its own L2 x recency search picks L2 30 /
   recency 0.9), whose ``x B`` scores are not logits: its weight was chosen on validation
-  NDCG@10 (120 / 180 / 240 with the binary profile of session 16: 0.1081 / 0.1085 / 0.1077;
-  with recency 0.9 the best is still 180, 0.1088); 180 against six members of weight 1
+  NDCG@10 (120 / 180 / 240: 0.1081 / 0.1085 / 0.1077 with session 16's binary profile,
+  0.1085 / 0.1088 / 0.1083 with recency 0.9); 180 against six members of weight 1
   means the mean SASRec logits plus 30 x the EASE scores. Seeds 0-5 (twelve members) gain
-  +0.0004 on validation at twice the cost, so the six-member version ships.
+  +0.0004 on validation at twice the cost, so the six-member version ships (session 13's
+  rule, applied after the twelve-member test had been seen: docs/benchmarks.md).
 --max-minutes is each member's budget; an interrupted run resumes at the first unfinished
-member. Every choice was made on the validation split (docs/benchmarks.md).
+member. Every other choice was made on the validation split (docs/benchmarks.md).
 
     jaxrec train --config configs/best_scientific.py --data DATA_DIR --workdir runs/best_sci
     jaxrec evaluate --workdir runs/best_sci --split test
