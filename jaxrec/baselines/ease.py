@@ -24,6 +24,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 
+from jaxrec.baselines.row_scatter import scatter_rows
 from jaxrec.types import Array
 
 # EASE keeps an I x I float32 matrix; 20,000 items is 1.6 GB, beyond that use a sequence model.
@@ -145,20 +146,14 @@ def ease_scores(
         history); column 0 (padding) is -inf.
     """
     del users
-    batch, length = histories.shape
+    length = histories.shape[1]
     position_weight = recency ** jnp.arange(length - 1, -1, -1, dtype=weights.dtype)  # [L]
-    rows = jax.lax.broadcasted_iota(histories.dtype, histories.shape, 0)
-    # A repeated item keeps its largest (most recent) weight; lax directly, as in
-    # item_knn_scores, so the graph exports to ONNX with a dynamic batch.
-    pairs = jnp.stack([rows, histories], axis=-1)  # [B, L, 2]
-    one_cell = jax.lax.ScatterDimensionNumbers(
-        update_window_dims=(), inserted_window_dims=(0, 1), scatter_dims_to_operand_dims=(0, 1)
-    )
-    profile = jax.lax.scatter_max(
-        jnp.zeros((batch, weights.shape[0]), weights.dtype),
-        pairs,
+    # A repeated item keeps its largest (most recent) weight.
+    profile = scatter_rows(
+        jax.lax.scatter_max,
+        weights.shape[0],
+        histories,
         jnp.broadcast_to(position_weight, histories.shape),
-        one_cell,
     )
     padding = jnp.arange(weights.shape[0]) == 0
     profile = jnp.where(padding[None, :], 0.0, profile)

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse
 
+from jaxrec.baselines.row_scatter import scatter_rows
 from jaxrec.types import Array
 
 
@@ -154,18 +155,11 @@ def item_knn_scores(
         of the item at l to each candidate; column 0 (padding) is -inf.
     """
     del users
-    batch, length = histories.shape
+    length = histories.shape[1]
     size = ids.shape[0]
     position_weight = recency ** jnp.arange(length - 1, -1, -1, dtype=sims.dtype)  # [L]
     votes = jnp.take(sims, histories, axis=0) * position_weight[None, :, None]  # [B, L, K]
     voted = jnp.take(ids, histories, axis=0)  # [B, L, K]
-    rows = jax.lax.broadcasted_iota(ids.dtype, voted.shape, 0)
-    # One (row, item) index pair per vote, scattered by lax directly (no fancy indexing,
-    # no reshape of the batch dimension): the graph exports to ONNX with a dynamic batch.
-    pairs = jnp.stack([rows, voted], axis=-1)  # [B, L, K, 2]
-    one_cell = jax.lax.ScatterDimensionNumbers(
-        update_window_dims=(), inserted_window_dims=(0, 1), scatter_dims_to_operand_dims=(0, 1)
-    )
-    scores = jax.lax.scatter_add(jnp.zeros((batch, size), sims.dtype), pairs, votes, one_cell)
+    scores = scatter_rows(jax.lax.scatter_add, size, voted, votes)
     padding = jnp.arange(size) == 0
     return jnp.where(padding[None, :], -jnp.inf, scores)
