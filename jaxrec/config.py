@@ -110,6 +110,17 @@ class ModelConfig:
     cf_l2: float = 300.0
     cf_factors: str = ""
     hybrid_content: bool = False
+    # EASE-residual text SASRec (name="sasrec_text_ease", jaxrec/models/ease_residual.py):
+    # text SASRec's logits plus w x EASE scores (L2 ``residual_l2``, profile recency
+    # ``residual_recency``; ``residual_l2`` = 0: both picked by EASE's own validation search
+    # over ``l2_grid`` x ``ease_recency``), w = ``residual_weight`` x a learned scale.
+    # Training scores each user with EASE refitted without that user (leave one user out,
+    # stacking); ``residual_ease`` is EASE's precision .npz ("" = fitted and cached by
+    # ``jaxrec train``).
+    residual_l2: float = 0.0
+    residual_recency: float = 0.9
+    residual_weight: float = 15.0
+    residual_ease: str = ""
     scale_embeddings: bool = True
     # N(0, init_std) for embeddings and dense kernels (BERT/GPT-2 convention, as in the
     # SASRec+ reference); Adam moves weights by ~lr per step, so this sets how fast they learn.
@@ -146,6 +157,13 @@ class ModelConfig:
                 f"model.ease_recency={self.ease_recency} (each in (0, 1]): each needs at "
                 "least one value in range"
             )
+        if self.residual_l2 < 0 or not 0.0 < self.residual_recency <= 1.0:
+            raise ValueError(
+                f"model.residual_l2={self.residual_l2} (>= 0), model.residual_recency="
+                f"{self.residual_recency} (in (0, 1]): out of range"
+            )
+        if self.residual_weight < 0:
+            raise ValueError(f"model.residual_weight={self.residual_weight}: must be >= 0")
         if not 0.0 <= self.id_dropout < 1.0:
             raise ValueError(f"model.id_dropout={self.id_dropout}: must be in [0, 1)")
         if self.text_tokens < 2 or self.text_live_items < 1 or self.text_refresh_items < 0:

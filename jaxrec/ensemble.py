@@ -27,8 +27,16 @@ from jaxrec.types import Array
 
 ENSEMBLE_FILE = "ensemble.json"
 MEMBERS_DIR = "members"
-# Filled in by `fit` (absolute paths of frozen-feature files) or a budget, not model identity.
-_RUN_ONLY_FIELDS = (("max_minutes",), ("model", "cf_factors"), ("model", "text_features"))
+# Filled in by `fit` (absolute paths of frozen-feature files, the EASE residual's searched
+# L2 and recency) or a budget, not model identity.
+_RUN_ONLY_FIELDS = (
+    ("max_minutes",),
+    ("model", "cf_factors"),
+    ("model", "text_features"),
+    ("model", "residual_ease"),
+    ("model", "residual_l2"),
+    ("model", "residual_recency"),
+)
 
 log = logging.getLogger(__name__)
 

@@ -17,56 +17,69 @@ import jax.numpy as jnp
 from jaxrec.types import Array
 
 
-def _chunk_logits(hidden: Array, table: Array) -> Array:
-    """float[C, I] logits of one chunk; the padding column is -inf."""
+def _chunk_logits(hidden: Array, table: Array, offset: Array | None) -> Array:
+    """float[C, I] logits of one chunk (plus its offset rows); the padding column is -inf."""
     logits = hidden @ table.T
+    if offset is not None:
+        logits = logits + offset
     return logits.at[:, 0].set(-jnp.inf)
 
 
-def _split(x: Array, chunk: int) -> Array:
-    return x.reshape(x.shape[0] // chunk, chunk, *x.shape[1:])
+def _split(x: Array | None, chunk: int) -> Array | None:
+    return None if x is None else x.reshape(x.shape[0] // chunk, chunk, *x.shape[1:])
 
 
-def _forward(hidden, table, targets, chunk):
+def _forward(hidden, table, targets, offset, chunk):
     def one(args):
-        h, t = args
-        logits = _chunk_logits(h, table)
+        h, t, o = args
+        logits = _chunk_logits(h, table, o)
         log_norm = jax.nn.logsumexp(logits, axis=-1)
         target_logit = jnp.take_along_axis(logits, t[:, None], axis=-1)[:, 0]
         return log_norm - target_logit, log_norm
 
-    loss, log_norm = jax.lax.map(one, (_split(hidden, chunk), _split(targets, chunk)))
+    args = (_split(hidden, chunk), _split(targets, chunk), _split(offset, chunk))
+    loss, log_norm = jax.lax.map(one, args)
     return loss.reshape(-1), log_norm.reshape(-1)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
-def _per_position(hidden: Array, table: Array, targets: Array, chunk: int) -> Array:
-    return _forward(hidden, table, targets, chunk)[0]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4,))
+def _per_position(hidden: Array, table: Array, targets: Array, offset, chunk: int) -> Array:
+    return _forward(hidden, table, targets, offset, chunk)[0]
 
 
-def _per_position_fwd(hidden, table, targets, chunk):
-    loss, log_norm = _forward(hidden, table, targets, chunk)
-    return loss, (hidden, table, targets, log_norm)
+def _per_position_fwd(hidden, table, targets, offset, chunk):
+    loss, log_norm = _forward(hidden, table, targets, offset, chunk)
+    return loss, (hidden, table, targets, offset, log_norm)
 
 
 def _per_position_bwd(chunk, residuals, grad):
-    hidden, table, targets, log_norm = residuals
+    hidden, table, targets, offset, log_norm = residuals
 
     def one(d_table, args):
-        h, t, lse, g = args
-        probs = jnp.exp(_chunk_logits(h, table) - lse[:, None])
+        h, t, o, lse, g = args
+        probs = jnp.exp(_chunk_logits(h, table, o) - lse[:, None])
         delta = probs.at[jnp.arange(chunk), t].add(-1.0) * g[:, None]
-        return d_table + delta.T @ h, delta @ table
+        # The offset enters the logits additively: its cotangent is delta itself.
+        d_offset = None if o is None else delta
+        return d_table + delta.T @ h, (delta @ table, d_offset)
 
-    args = tuple(_split(x, chunk) for x in (hidden, targets, log_norm, grad))
-    d_table, d_hidden = jax.lax.scan(one, jnp.zeros_like(table), args)
-    return d_hidden.reshape(hidden.shape), d_table, None
+    args = tuple(_split(x, chunk) for x in (hidden, targets, offset, log_norm, grad))
+    d_table, (d_hidden, d_offset) = jax.lax.scan(one, jnp.zeros_like(table), args)
+    if d_offset is not None:
+        d_offset = d_offset.reshape(offset.shape)
+    return d_hidden.reshape(hidden.shape), d_table, None, d_offset
 
 
 _per_position.defvjp(_per_position_fwd, _per_position_bwd)
 
 
-def softmax_cross_entropy(hidden: Array, table: Array, targets: Array, chunk: int = 512) -> Array:
+def softmax_cross_entropy(
+    hidden: Array,
+    table: Array,
+    targets: Array,
+    chunk: int = 512,
+    offset: Array | None = None,
+) -> Array:
     """Per-position full-softmax cross-entropy.
 
     Args:
@@ -74,6 +87,7 @@ def softmax_cross_entropy(hidden: Array, table: Array, targets: Array, chunk: in
         table: float[I, D] item embeddings; row 0 (padding) is excluded from the softmax.
         targets: int32[N] target items; positions with target 0 get +inf (mask them).
         chunk: rows per chunk (memory/speed trade-off, not a numerical one).
+        offset: optional float[N, I] added to the logits (differentiable).
 
     Returns:
         float[N] loss per position.
@@ -84,4 +98,6 @@ def softmax_cross_entropy(hidden: Array, table: Array, targets: Array, chunk: in
     if pad:
         hidden = jnp.concatenate([hidden, jnp.zeros((pad, hidden.shape[1]), hidden.dtype)])
         targets = jnp.concatenate([targets, jnp.zeros((pad,), targets.dtype)])
-    return _per_position(hidden, table, targets, chunk)[:n]
+        if offset is not None:
+            offset = jnp.concatenate([offset, jnp.zeros((pad, offset.shape[1]), offset.dtype)])
+    return _per_position(hidden, table, targets, offset, chunk)[:n]

@@ -24,19 +24,24 @@ def _masked_mean(values: Array, mask: Array) -> Array:
     return total / jnp.maximum(jnp.sum(mask, dtype=values.dtype), 1.0)
 
 
-def full_cross_entropy(hidden: Array, table: Array, targets: Array) -> Array:
+def full_cross_entropy(
+    hidden: Array, table: Array, targets: Array, offset: Array | None = None
+) -> Array:
     """Softmax cross-entropy over the whole catalogue.
 
     Args:
         hidden: float[B, L, D].
         table: float[I, D] item embeddings (row 0 padding, excluded from the softmax).
         targets: int32[B, L] next item per position; 0 = no target.
+        offset: optional float[B, L, I] added to every position's logits.
 
     Returns:
         Scalar mean loss over positions with a target.
     """
+    if offset is not None:
+        offset = offset.reshape(-1, offset.shape[-1])
     per_position = softmax_cross_entropy(
-        hidden.reshape(-1, hidden.shape[-1]), table, targets.reshape(-1)
+        hidden.reshape(-1, hidden.shape[-1]), table, targets.reshape(-1), offset=offset
     )
     return _masked_mean(per_position.reshape(targets.shape), targets > 0)
 
@@ -137,6 +142,7 @@ def compute_loss(
     key: Array,
     log_prior: Array,
     normalizer: float | None = None,
+    offset: Array | None = None,
 ) -> Array:
     """Dispatches on ``cfg.name``.
 
@@ -150,8 +156,21 @@ def compute_loss(
         normalizer: if given, the loss is the sum over target positions divided by this
             constant instead of their mean, so every position weighs the same whatever
             the batch (length-bucketed batches hold very different numbers of targets).
+        offset: optional float[B, L, I] added to the logits (``NextItemModel.
+            training_logit_offset``); full cross-entropy (``ce``) only.
+
+    Raises:
+        ValueError: an ``offset`` with a loss other than ``ce``.
     """
-    mean = _loss_mean(cfg, hidden, table, targets, key, log_prior)
+    if offset is not None:
+        if cfg.name != "ce":
+            raise ValueError(
+                f"loss.name={cfg.name!r}: this model adds a logit offset over the whole "
+                "catalogue, which only the full softmax loss 'ce' scores"
+            )
+        mean = full_cross_entropy(hidden, table, targets, offset)
+    else:
+        mean = _loss_mean(cfg, hidden, table, targets, key, log_prior)
     if normalizer is None:
         return mean
     return mean * jnp.sum(targets > 0, dtype=mean.dtype) / normalizer

@@ -81,6 +81,40 @@ def gram_matrix(user_items: Sequence[np.ndarray], num_items: int) -> np.ndarray:
     return np.asarray((x.T @ x).toarray(), dtype=np.float64)
 
 
+def ease_precision(gram: np.ndarray, l2: float) -> np.ndarray:
+    """P = (XᵀX + λI)⁻¹ over the real items, the matrix EASE's weights are read from.
+
+    Args:
+        gram: float[I + 1, I + 1] XᵀX from ``gram_matrix``; row/column 0 (padding) is ignored.
+        l2: the L2 penalty λ; must be > 0 unless XᵀX itself is invertible.
+
+    Returns:
+        float64[I + 1, I + 1] P with row/column 0 zero except P[0, 0] = 1 (so the padding
+        column of ``ease_from_precision`` is 0, not 0 / 0).
+
+    Raises:
+        ValueError: ``l2`` is negative or ``gram`` is not square.
+    """
+    if l2 < 0:
+        raise ValueError(f"l2={l2}: expected >= 0")
+    if gram.ndim != 2 or gram.shape[0] != gram.shape[1]:
+        raise ValueError(f"gram of shape {gram.shape}: expected square")
+    g = np.array(gram[1:, 1:], dtype=np.float64)
+    g[np.diag_indices_from(g)] += l2
+    precision = np.zeros(gram.shape, dtype=np.float64)
+    # float64: P's entries span orders of magnitude and B divides by diag(P).
+    precision[1:, 1:] = scipy.linalg.inv(g, overwrite_a=True, check_finite=False)
+    precision[0, 0] = 1.0
+    return precision
+
+
+def ease_from_precision(precision: np.ndarray) -> np.ndarray:
+    """float32[I + 1, I + 1] EASE weights B = -P / diag(P) (column-wise), diag(B) = 0."""
+    weights = -precision / np.diag(precision)[None, :]
+    weights[np.diag_indices_from(weights)] = 0.0
+    return weights.astype(np.float32)
+
+
 def ease_from_gram(gram: np.ndarray, l2: float) -> np.ndarray:
     """EASE weights from a Gram matrix.
 
@@ -95,19 +129,7 @@ def ease_from_gram(gram: np.ndarray, l2: float) -> np.ndarray:
     Raises:
         ValueError: ``l2`` is negative or ``gram`` is not square.
     """
-    if l2 < 0:
-        raise ValueError(f"l2={l2}: expected >= 0")
-    if gram.ndim != 2 or gram.shape[0] != gram.shape[1]:
-        raise ValueError(f"gram of shape {gram.shape}: expected square")
-    g = np.array(gram[1:, 1:], dtype=np.float64)
-    g[np.diag_indices_from(g)] += l2
-    # float64: P's entries span orders of magnitude and B divides by diag(P).
-    p = scipy.linalg.inv(g, overwrite_a=True, check_finite=False)
-    b = -p / np.diag(p)[None, :]
-    b[np.diag_indices_from(b)] = 0.0
-    weights = np.zeros(gram.shape, dtype=np.float32)
-    weights[1:, 1:] = b
-    return weights
+    return ease_from_precision(ease_precision(gram, l2))
 
 
 def fit_ease(user_items: Sequence[np.ndarray], num_items: int, l2: float) -> np.ndarray:

@@ -23,7 +23,7 @@ from jaxrec.models import build_model
 PARAMS_FILE = "params.msgpack"
 # ModelConfig fields naming files a model reads when it is built (frozen features); exports
 # carry copies under FEATURES_DIR, recorded relative to the export directory.
-FEATURE_FILE_FIELDS = ("text_features", "cf_factors")
+FEATURE_FILE_FIELDS = ("text_features", "cf_factors", "residual_ease")
 FEATURES_DIR = "features"
 
 

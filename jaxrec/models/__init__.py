@@ -5,6 +5,7 @@ from flax import nnx
 from jaxrec.config import ModelConfig
 from jaxrec.models.bert4rec import BERT4Rec
 from jaxrec.models.ease import EASE
+from jaxrec.models.ease_residual import EaseResidualTextSASRec
 from jaxrec.models.hybrid import HybridSASRec
 from jaxrec.models.item_knn import ItemKNN
 from jaxrec.models.mf import MatrixFactorization
@@ -18,6 +19,7 @@ from jaxrec.models.txl import TransformerXL
 MODELS = {
     "sasrec": SASRec,
     "sasrec_text": TextSASRec,
+    "sasrec_text_ease": EaseResidualTextSASRec,
     "sasrec_context": ContextSASRec,
     "sasrec_text_context": ContextTextSASRec,
     "txl": TransformerXL,

@@ -6,7 +6,8 @@ float[I, D]`` (the tied output layer, row 0 = padding); this base class turns th
 inputs are not the plain shifted sequence (BERT4Rec's masking), ``target_slots`` for models
 that predict only a bounded share of the positions (the step scores only those), and
 ``training_table`` for models whose output table is randomised in training (text SASRec's
-id dropout).
+id dropout) and ``training_logit_offset`` for models whose logits add a fixed score (the EASE
+residual).
 """
 
 from __future__ import annotations
@@ -39,6 +40,17 @@ class NextItemModel(nnx.Module):
         """
         del key
         return self.item_table()
+
+    def training_logit_offset(self, ids: Array, targets: Array, users: Array) -> Array | None:
+        """float[B, L, I] added to the training logits of every position, or None (default).
+
+        Args:
+            ids: int32[B, L] model inputs (``training_pair``'s first output).
+            targets: int32[B, L] their targets (0 = none).
+            users: int32[B] user ids.
+        """
+        del ids, targets, users
+        return None
 
     def training_pair(self, inputs: Array, targets: Array, key: Array) -> tuple[Array, Array]:
         """(model input, per-position target), int32[B, L] each; 0 = no target.

@@ -98,6 +98,23 @@ def _grid_size(cfg: ModelConfig) -> int:
     return len(cfg.knn_windows) * len(cfg.knn_alphas) * len(cfg.knn_recency)
 
 
+def search_ease(cfg: ModelConfig, dataset: PreparedDataset, options: EvalOptions) -> list[dict]:
+    """Validation metrics of EASE for every ``cfg.l2_grid`` x ``cfg.ease_recency`` pair.
+
+    Histories are cut to ``cfg.max_len``. Returns one row per setting: ``l2``, ``recency``,
+    ``ndcg@10``, ``hr@10``, ``mrr``.
+    """
+    train_items = [rec.items[: rec.n_train] for rec in dataset.records()]
+    data = eval_data(dataset, "valid", cfg.max_len)
+    rows = []
+    candidates = _ease_candidates(cfg, train_items, dataset.num_items)
+    total = len(cfg.l2_grid) * len(cfg.ease_recency)
+    for settings, _, score_fn in tqdm(candidates, total=total, desc="ease search", unit="fit"):
+        result, _ = evaluate(score_fn, data, dataset.num_items, options, progress=False)
+        rows.append({**settings, **{k: result[k] for k in ("ndcg@10", "hr@10", "mrr")}})
+    return rows
+
+
 def fit(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.Path) -> dict:
     """Fits every setting of ``cfg.model``'s grid and keeps the best on validation.
 

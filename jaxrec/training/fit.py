@@ -10,18 +10,20 @@ from jaxrec.config import TrainConfig
 def fit(cfg: TrainConfig, data_dir: str | pathlib.Path, workdir: str | pathlib.Path) -> dict:
     """Resolves the frozen-feature files ``cfg`` needs, then trains it into ``workdir``.
 
-    Item text and CF factors are resolved here (each resolver decides whether the model needs
-    its file and leaves the config as it is otherwise).
+    Item text, CF factors and the EASE-residual precision are resolved here (each resolver
+    decides whether the model needs its file and leaves the config as it is otherwise).
 
     Returns:
         The trainer's summary (also written to ``workdir/train_summary.json``).
     """
     from jaxrec.baselines.cf_factors import resolve_cf_config
+    from jaxrec.baselines.residual_ease import resolve_residual_config
     from jaxrec.text.features import resolve_text_config
     from jaxrec.training import closed_form, loop
 
     cfg = resolve_text_config(cfg, data_dir, workdir)
     cfg = resolve_cf_config(cfg, data_dir, workdir)
+    cfg = resolve_residual_config(cfg, data_dir, workdir)
     trainer = closed_form.fit if cfg.model.name in closed_form.CLOSED_FORM_MODELS else loop.run
     if cfg.maml is not None:
         from jaxrec.meta import train as meta_train

@@ -17,6 +17,7 @@ from data_pipeline.pipeline import train_dataset
 from jaxrec import config as config_lib
 from jaxrec import sharding
 from jaxrec.atomic_io import write_json
+from jaxrec.baselines.residual_ease import RESIDUAL_MODELS
 from jaxrec.checkpoint import Checkpointer
 from jaxrec.models import build_model
 from jaxrec.training import text_finetune
@@ -109,8 +110,11 @@ def build_trainer(
     ``step_fn(state, batch, log_prior) -> (state, metrics)``.
     """
     tx = build_optimizer(cfg.optim, total_steps)
-    if cfg.model.text_finetune:  # encoder learning rate, frozen caches (text_finetune.py)
-        tx = text_finetune.finetune_optimizer(cfg.optim, total_steps)
+    if cfg.model.text_finetune or cfg.model.name in RESIDUAL_MODELS:
+        # Encoder learning rate; frozen features (text caches, EASE weights) never updated.
+        tx = text_finetune.finetune_optimizer(
+            cfg.optim, total_steps, finetune=cfg.model.text_finetune
+        )
     parts = init_params(cfg, dataset.num_items, mesh, num_users=dataset.num_users)
     state = init_state(parts, tx, cfg.seed)
     step_fn = jit_train_step(

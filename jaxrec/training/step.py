@@ -83,10 +83,13 @@ def train_step(
         if slots is not None and slots < targets.shape[1]:
             hidden, targets, weights = gather_target_slots(slots, hidden, targets, weights)
         table = model.training_table(table_key)
+        offset = model.training_logit_offset(inputs, targets, batch["users"])
         if weights is not None:
+            if offset is not None:
+                raise ValueError("per-target loss weights and a logit offset do not combine")
             return weighted_cross_entropy(hidden, table, targets, weights, targets_per_batch)
         return compute_loss(
-            loss_cfg, hidden, table, targets, negatives_key, log_prior, targets_per_batch
+            loss_cfg, hidden, table, targets, negatives_key, log_prior, targets_per_batch, offset
         )
 
     loss, grads = jax.value_and_grad(loss_fn)(state.params)
