@@ -148,6 +148,30 @@ def fit_ease(user_items: Sequence[np.ndarray], num_items: int, l2: float) -> np.
     return ease_from_gram(gram_matrix(user_items, num_items), l2)
 
 
+def recency_profile(
+    histories: Array, size: int, recency: Array | float, scatter: Callable = jax.lax.scatter_max
+) -> Array:
+    """float[B, size]: the profile x of each left-padded history, column 0 (padding) zero.
+
+    Args:
+        histories: int32[B, L] item ids, left-padded with 0 (the last column is the most
+            recent item).
+        size: catalogue size I + 1.
+        recency: profile decay per step back from the most recent position.
+        scatter: how repeats of an item combine: ``jax.lax.scatter_max`` keeps the most
+            recent weight (EASE), ``jax.lax.scatter_add`` sums them.
+    """
+    length = histories.shape[1]
+    position_weight = jnp.asarray(recency, jnp.float32) ** jnp.arange(
+        length - 1, -1, -1, dtype=jnp.float32
+    )  # [L]
+    profile = scatter_rows(
+        scatter, size, histories, jnp.broadcast_to(position_weight, histories.shape)
+    )
+    padding = jnp.arange(size) == 0
+    return jnp.where(padding[None, :], 0.0, profile)
+
+
 @jax.jit
 def ease_scores(
     weights: Array, recency: Array, histories: Array, users: Array | None = None
@@ -168,19 +192,10 @@ def ease_scores(
         history); column 0 (padding) is -inf.
     """
     del users
-    length = histories.shape[1]
-    position_weight = recency ** jnp.arange(length - 1, -1, -1, dtype=weights.dtype)  # [L]
-    # A repeated item keeps its largest (most recent) weight.
-    profile = scatter_rows(
-        jax.lax.scatter_max,
-        weights.shape[0],
-        histories,
-        jnp.broadcast_to(position_weight, histories.shape),
-    )
-    padding = jnp.arange(weights.shape[0]) == 0
-    profile = jnp.where(padding[None, :], 0.0, profile)
+    profile = recency_profile(histories, weights.shape[0], recency).astype(weights.dtype)
     # HIGHEST: keeps the matmul in true float32 on GPUs (TF32 would perturb close ranks).
     scores = jnp.matmul(profile, weights, precision=jax.lax.Precision.HIGHEST)
+    padding = jnp.arange(weights.shape[0]) == 0
     return jnp.where(padding[None, :], -jnp.inf, scores)
 
 

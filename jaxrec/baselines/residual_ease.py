@@ -57,21 +57,16 @@ def load_precision(path: str, num_items: int) -> np.ndarray:
     return precision
 
 
-def _cache_path(
-    data_dir: str | pathlib.Path, name: str, settings: dict, fallback_dir, suffix: str
-) -> pathlib.Path:
+def _cache_path(dataset, name: str, settings: dict, fallback_dir, suffix: str) -> pathlib.Path:
     """``DATA_DIR/ease_precision/NAME-<digest>SUFFIX`` (``fallback_dir`` when read-only).
 
-    The digest covers the dataset manifest and ``settings``, so a changed dataset or
-    setting never reuses a stale file.
+    ``dataset`` is the ``PreparedDataset``; the digest covers its manifest and ``settings``,
+    so a changed dataset or setting never reuses a stale file.
     """
-    from data_pipeline.dataset import PreparedDataset
-
-    manifest = PreparedDataset.open(data_dir).manifest
     digest = hashlib.sha256(
-        json.dumps([manifest, settings], sort_keys=True, default=str).encode()
+        json.dumps([dataset.manifest, settings], sort_keys=True, default=str).encode()
     ).hexdigest()[:16]
-    directory = pathlib.Path(data_dir) / CACHE_DIR
+    directory = pathlib.Path(dataset.directory) / CACHE_DIR
     if not writable_dir(directory) and fallback_dir is not None:
         directory = pathlib.Path(fallback_dir) / CACHE_DIR
     return directory / f"{name}-{digest}{suffix}"
@@ -88,10 +83,10 @@ def cached_precision(
     """
     from data_pipeline.dataset import PreparedDataset
 
-    path = _cache_path(data_dir, f"ease-l2{l2:g}", {"l2": l2}, fallback_dir, ".npz")
+    dataset = PreparedDataset.open(data_dir)
+    path = _cache_path(dataset, f"ease-l2{l2:g}", {"l2": l2}, fallback_dir, ".npz")
     if path.is_file():
         return path
-    dataset = PreparedDataset.open(data_dir)
     train_items = [rec.items[: rec.n_train] for rec in dataset.records()]
     log.info("fitting EASE (L2 %g) on %d users' training items", l2, len(train_items))
     save_npz(path, precision=fit_precision(train_items, dataset.num_items, l2))
@@ -117,10 +112,11 @@ def searched_settings(cfg, data_dir, fallback_dir=None) -> dict:
         "max_len": model.max_len,
         "exclude_seen": options.exclude_seen,
     }
-    path = _cache_path(data_dir, "search", settings, fallback_dir, ".json")
+    dataset = PreparedDataset.open(data_dir)
+    path = _cache_path(dataset, "search", settings, fallback_dir, ".json")
     if path.is_file():
         return json.loads(path.read_text())
-    rows = search_ease(model, PreparedDataset.open(data_dir), options)
+    rows = search_ease(model, dataset, options)
     best = max(rows, key=lambda row: row["ndcg@10"])
     result = {**best, "search": rows}
     log.info(

@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jaxrec.baselines.ease import recency_profile
 from jaxrec.baselines.residual_ease import load_precision
-from jaxrec.baselines.row_scatter import scatter_rows
 from jaxrec.config import ModelConfig
 from jaxrec.models.sasrec_text import FrozenFeature, TextSASRec
 from jaxrec.types import Array
@@ -101,17 +101,14 @@ class EaseResidualTextSASRec(TextSASRec):
         return self.residual_weight() * decayed_prefix_sums(rows, self.cfg.residual_recency)
 
     def ease_scores(self, ids: Array) -> Array:
-        """float[B, I]: EASE (fitted on every user) scores x B of int32[B, L] histories."""
-        length = ids.shape[1]
+        """float[B, I]: EASE (fitted on every user) scores x B of int32[B, L] histories.
+
+        Repeated items add up in the profile x, as in ``training_logit_offset``.
+        """
         precision = jax.lax.stop_gradient(self.ease_precision[...])
-        position_weight = self.cfg.residual_recency ** jnp.arange(length - 1, -1, -1)
-        profile = scatter_rows(
-            jax.lax.scatter_add,
-            precision.shape[0],
-            ids,
-            jnp.broadcast_to(position_weight.astype(precision.dtype), ids.shape),
-        )
-        profile = jnp.where(jnp.arange(profile.shape[1])[None, :] == 0, 0.0, profile)
+        profile = recency_profile(
+            ids, precision.shape[0], self.cfg.residual_recency, jax.lax.scatter_add
+        ).astype(precision.dtype)
         # x B with B = -P / diag(P) and diag(B) = 0 is x - (x P) / diag(P).
         product = jnp.matmul(profile, precision, precision=jax.lax.Precision.HIGHEST)
         return profile - product / jnp.diagonal(precision)[None, :]

@@ -20,18 +20,10 @@ from jaxrec.models.ease_residual import (
     first_occurrences,
     leave_one_out_rows,
 )
+from tests.jaxrec.test_cf_factors import TRAIN_ITEMS  # 7 users over 12 items
 from tests.text.conftest import NUM_ITEMS, fake_features
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-TRAIN_ITEMS = [
-    np.array([1, 2, 3, 4]),
-    np.array([2, 3, 5]),
-    np.array([1, 3, 6, 7, 8]),
-    np.array([4, 5, 9, 10, 11, 12]),
-    np.array([2, 6, 9, 12]),
-    np.array([1, 7, 8, 10]),
-    np.array([3, 5, 11]),
-]
 
 
 def _refit_without(user: int) -> np.ndarray:
