@@ -32,6 +32,7 @@ from jaxrec import sharding
 from jaxrec.atomic_io import write_json
 from jaxrec.config import TrainConfig
 from jaxrec.training import setup
+from jaxrec.training.fit import resolve_feature_files
 
 log = logging.getLogger(__name__)
 
@@ -208,12 +209,15 @@ def profile(
 ) -> dict:
     """Compiles and times ``steps`` training steps of ``cfg`` on ``data_dir``; writes JSON.
 
-    Length buckets are disabled (one compiled shape: the full ``model.max_len``).
+    Length buckets are disabled (one compiled shape: the full ``model.max_len``). Frozen
+    feature files (item text, CF factors, EASE precision) are resolved as ``jaxrec train``
+    does (``OUT``'s folder holds them when the dataset folder is read-only).
     """
     if steps < 2:
         raise ValueError(f"--steps={steps}: need at least 2 timed steps")
-    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, length_buckets=()))
     out = pathlib.Path(out)
+    cfg = resolve_feature_files(cfg, data_dir, out.parent)
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, length_buckets=()))
     trace_dir = pathlib.Path(trace_dir) if trace_dir else out.with_name(out.stem + "_trace")
     dataset = PreparedDataset.open(data_dir)
     mesh = sharding.make_mesh(cfg.mesh)

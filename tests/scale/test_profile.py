@@ -48,6 +48,15 @@ def test_profile_writes_the_contract_json_and_a_trace(scale_dataset, tmp_path):
     assert any(p.name == "perfetto_trace.json.gz" for p in traces)
 
 
+def test_profile_builds_the_frozen_features_train_would(scale_dataset, tmp_path):
+    out = tmp_path / "prof.json"
+    argv = ["profile", "--config", str(TINY_CONFIG), "--data", str(scale_dataset)]
+    argv += ["--steps", "2", "--warmup", "1", "--out", str(out)]
+    assert main([*argv, "--set", "model.name=hybrid", "model.cf_rank=4"]) == 0
+    assert json.loads(out.read_text())["step_ms_median"] > 0
+    assert list((scale_dataset / "cf_factors").glob("cf-*.npz"))  # fitted as `train` does
+
+
 def test_profile_rejects_too_few_steps(scale_dataset, tmp_path, capsys):
     argv = ["profile", "--config", str(TINY_CONFIG), "--data", str(scale_dataset)]
     assert main([*argv, "--steps", "1", "--out", str(tmp_path / "p.json")]) == 2
