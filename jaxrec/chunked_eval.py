@@ -33,7 +33,11 @@ def _chunk_scores(state: Array, table: Array, c0: Array, chunk: int) -> Array:
 def _chunk_step(
     carry, c0, *, state, table, targets, target_score, seen, chunk, num_rows, exclude_seen
 ):
-    """Scores items [c0, c0 + chunk) and folds them into (above, count, top scores, top ids)."""
+    """Scores items [c0, c0 + chunk) and folds them into (above, count, top scores, top ids).
+
+    ``above`` and ``count`` cover the candidates other than the target; the target enters
+    the running top-k only when it is a candidate itself.
+    """
     above, count, top_s, top_i = carry
     ids = c0 + jnp.arange(chunk)[None, :]
     scores = _chunk_scores(state, table, c0, chunk)
@@ -42,10 +46,10 @@ def _chunk_step(
         local = jnp.where((seen >= c0) & (seen < c0 + chunk), seen - c0, chunk)
         users = jnp.arange(seen.shape[0])[:, None]
         cand = cand & ~jnp.zeros(cand.shape, bool).at[users, local].set(True, mode="drop")
-    cand = cand | (ids == targets[:, None])
+    others = cand & (ids != targets[:, None])
     before = (scores > target_score) | ((scores == target_score) & (ids < targets[:, None]))
-    above = above + jnp.sum(before & cand & (ids != targets[:, None]), axis=1, dtype=jnp.int32)
-    count = count + jnp.sum(cand, axis=1, dtype=jnp.int32)
+    above = above + jnp.sum(before & others, axis=1, dtype=jnp.int32)
+    count = count + jnp.sum(others, axis=1, dtype=jnp.int32)
     # Earlier chunks come first in the concatenation, so top_k's lower-index-first tie rule
     # keeps the lower item id, as rank_batch does.
     merged_s = jnp.concatenate([top_s, jnp.where(cand, scores, -jnp.inf)], axis=1)
@@ -72,7 +76,8 @@ def rank_in_chunks(
         table: float[I, D] item table; row 0 is padding (never a candidate).
         targets: int32[B] held-out items.
         seen: int32[B, S] history ids, 0-padded.
-        exclude_seen: drop history items from the candidates (the target always competes).
+        exclude_seen: drop history items from the candidates (a target among them is a
+            miss, as in ``rank_batch``).
         keep_top: length of the returned top lists.
         chunk: items scored per scan step (memory B x chunk).
 
@@ -112,7 +117,9 @@ def rank_in_chunks(
         exclude_seen=exclude_seen,
     )
     (above, count, top_s, top_i), _ = jax.lax.scan(body, init, starts)
-    return above, count, jnp.where(jnp.isneginf(top_s), -1, top_i)
+    if exclude_seen:  # a repeated target is excluded: it ranks after every candidate
+        above = jnp.where(jnp.any(seen == targets[:, None], axis=1), count, above)
+    return above, count + 1, jnp.where(jnp.isneginf(top_s), -1, top_i)
 
 
 def evaluate_chunked(

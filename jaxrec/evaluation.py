@@ -1,8 +1,10 @@
 """Batched, jitted next-item evaluation: full ranking by default, sampled on request.
 
 Protocols:
-  * ``full``: the target is ranked against every item in the catalogue (minus the
-    user's history when ``exclude_seen``; the target itself always competes).
+  * ``full``: the target is ranked against every item in the catalogue, minus the
+    user's history when ``exclude_seen``. A target the user has already interacted with
+    is then excluded too and counts as a miss: keeping it while hiding the rest of the
+    history would tell the ranking which history item is the answer.
   * ``sampled-100`` (``num_sampled_negatives=100``): against 100 items drawn uniformly
     from those the user never interacted with. Labelled as such in every output.
 """
@@ -59,7 +61,8 @@ def rank_batch(
         targets: int32[B] held-out items.
         seen: int32[B, S] history item ids, 0-padded.
         sampled: int32[B, K] sampled candidate ids (K = 0 for full ranking).
-        exclude_seen: drop history items from the candidates.
+        exclude_seen: drop history items from the candidates (a target among them
+            then ranks after every candidate: a miss).
         keep_top: length of the returned top lists.
 
     Returns:
@@ -69,12 +72,12 @@ def rank_batch(
     rows = jnp.arange(scores.shape[0])[:, None]
     if sampled.shape[1]:
         candidates = jnp.zeros(scores.shape, bool).at[rows, sampled].set(True)
+        candidates = candidates.at[rows[:, 0], targets].set(True)
     else:
         candidates = jnp.ones(scores.shape, bool)
-        if exclude_seen:
+        if exclude_seen:  # a repeated target goes with the rest of the history
             candidates = candidates.at[rows, seen].set(False)
     candidates = candidates.at[:, 0].set(False)
-    candidates = candidates.at[rows[:, 0], targets].set(True)
     ranks, num_candidates = metrics.target_rank(scores, targets, candidates)
     masked = jnp.where(candidates, scores, -jnp.inf)
     top_scores, top = jax.lax.top_k(masked, keep_top)

@@ -1,9 +1,9 @@
 """Ranking metrics for one held-out target per user (leave-one-out).
 
 Everything derives from the target's 0-based rank among the candidate items: the number
-of candidates scored strictly higher than the target (ties resolve in the target's
-ties are broken by item id, lower first, which is the order ``jax.lax.top_k`` uses, so
-the metrics agree with the dumped top-k lists). With one relevant item, Recall@K = HR@K.
+of candidates scored strictly higher than the target. Ties are broken by item id, lower
+first, which is the order ``jax.lax.top_k`` uses, so the metrics agree with the dumped
+top-k lists. With one relevant item, Recall@K = HR@K.
 """
 
 from __future__ import annotations
@@ -17,20 +17,28 @@ from jaxrec.types import Array
 def target_rank(scores: Array, targets: Array, candidates: Array) -> tuple[Array, Array]:
     """Rank of each target among the candidate items.
 
+    A target that is not itself a candidate (``exclude_seen`` with a target the user has
+    already interacted with) cannot be recommended: it ranks after every candidate, so it
+    is a miss at every cut-off and its AUC is 0.
+
     Args:
         scores: float[B, I] scores for every item.
         targets: int32[B] the held-out item.
-        candidates: bool[B, I] which items compete (the target always does).
+        candidates: bool[B, I] which items compete.
 
     Returns:
-        (rank int32[B], num_candidates int32[B]); rank 0 means the target is first.
+        (rank int32[B], num_candidates int32[B]): rank 0 means the target is first;
+        ``num_candidates`` counts the other candidates plus the target.
     """
+    rows = jnp.arange(targets.shape[0])
     target_score = jnp.take_along_axis(scores, targets[:, None], axis=1)
-    candidates = candidates.at[jnp.arange(targets.shape[0]), targets].set(True)
+    target_competes = candidates[rows, targets]
+    others = candidates.at[rows, targets].set(False)
     item_ids = jnp.arange(scores.shape[1])[None, :]
     before = (scores > target_score) | ((scores == target_score) & (item_ids < targets[:, None]))
-    above = before & candidates
-    return jnp.sum(above, axis=1, dtype=jnp.int32), jnp.sum(candidates, axis=1, dtype=jnp.int32)
+    num_others = jnp.sum(others, axis=1, dtype=jnp.int32)
+    above = jnp.sum(before & others, axis=1, dtype=jnp.int32)
+    return jnp.where(target_competes, above, num_others), num_others + 1
 
 
 def metrics_from_ranks(

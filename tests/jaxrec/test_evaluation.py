@@ -35,9 +35,12 @@ def test_full_ranking_with_and_without_seen_exclusion():
     np.testing.assert_array_equal(top[0], [9, 8, 7])
     excl = EvalOptions(ks=(2,), exclude_seen=True, batch_size=2, keep_top=3)
     res2, top2 = evaluate(_fixed_scores, _data(), NUM_ITEMS, excl, progress=False)
-    # The target of user 2 (6) is also in their history: it still competes.
-    np.testing.assert_allclose(res2["mrr"], res["mrr"])
+    # User 2's target (6) is in their history, so it is excluded with it: a miss that ranks
+    # after the 8 other candidates (MRR 1/9, AUC 0). Keeping it would leak the answer.
+    np.testing.assert_allclose(res2["mrr"], np.mean([1 / 6, 1, 1 / 9]))
+    np.testing.assert_allclose(res2["auc"], np.mean([0, 1, 0]))  # user 0: all 5 above
     np.testing.assert_array_equal(top2[1], [9, 8, 7])
+    assert 6 not in top2[2]
     assert res2["protocol"] == "full" and res2["exclude_seen"] is True
     assert res2["num_users"] == 3 and res2["num_items"] == NUM_ITEMS
 
@@ -49,8 +52,11 @@ def test_dump_agrees_with_ranks():
     opts = EvalOptions(ks=(10,), exclude_seen=True, batch_size=3, keep_top=NUM_ITEMS)
     data = _data()
     res, top = evaluate(score, data, NUM_ITEMS, opts, progress=False)
-    ranks = [list(row).index(t) for row, t in zip(top, data.targets, strict=True)]
-    np.testing.assert_allclose(res["mrr"], np.mean([1 / (r + 1) for r in ranks]))
+    # Users 0 and 1 rank their target where the dump lists it; user 2's target is in the
+    # history, so it is left out of the dump and ranks after the 8 candidates.
+    ranks = [list(row).index(t) for row, t in zip(top[:2], data.targets[:2], strict=True)]
+    assert data.targets[2] not in top[2]
+    np.testing.assert_allclose(res["mrr"], np.mean([1 / (r + 1) for r in [*ranks, 8]]))
 
 
 def test_sampled_protocol_is_labelled_and_excludes_history():

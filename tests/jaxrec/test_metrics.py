@@ -14,11 +14,17 @@ def test_target_rank_counts_strictly_higher_and_lower_id_ties():
     np.testing.assert_array_equal(counts, [4, 4])
 
 
-def test_target_rank_respects_candidates_but_keeps_target():
-    scores = jnp.array([[0.0, 5.0, 3.0, 4.0]])
-    candidates = jnp.array([[False, False, True, False]])  # target 3 not marked
-    ranks, counts = metrics.target_rank(scores, jnp.array([3]), candidates)
-    assert int(ranks[0]) == 0 and int(counts[0]) == 2
+def test_target_rank_respects_candidates():
+    scores = jnp.array([[0.0, 5.0, 3.0, 4.0], [0.0, 5.0, 3.0, 4.0]])
+    # Row 0: the target competes with item 2 only. Row 1: the target (3) is not a
+    # candidate (a repeat under exclude_seen), so it ranks after both candidates.
+    candidates = jnp.array([[False, False, True, True], [False, True, True, False]])
+    ranks, counts = metrics.target_rank(scores, jnp.array([3, 3]), candidates)
+    np.testing.assert_array_equal(ranks, [0, 2])
+    np.testing.assert_array_equal(counts, [2, 3])
+    out = metrics.metrics_from_ranks(np.asarray(ranks), np.asarray(counts), (2,))
+    np.testing.assert_allclose(out["hr@2"], [1, 0])
+    np.testing.assert_allclose(out["auc"], [1, 0])
 
 
 def test_metrics_from_ranks_hand_computed():

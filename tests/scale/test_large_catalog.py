@@ -118,6 +118,7 @@ def test_chunked_ranking_equals_full_ranking(exclude_seen):
     targets = rng.integers(1, num_items + 1, size=b).astype(np.int32)
     targets[0] = 9
     seen = rng.integers(0, num_items + 1, size=(b, 7)).astype(np.int32)
+    seen[1, 3] = targets[1]  # a repeated target: a miss under exclude_seen
     scores = jnp.asarray(state @ table.T).at[:, 0].set(-jnp.inf)
     want = rank_batch(
         scores,
@@ -138,6 +139,8 @@ def test_chunked_ranking_equals_full_ranking(exclude_seen):
     )
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
+    ranks, counts = np.asarray(got[0]), np.asarray(got[1])
+    assert (ranks[1] == counts[1] - 1) == exclude_seen
 
 
 def test_evaluate_chunked_matches_evaluate():

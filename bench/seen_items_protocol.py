@@ -1,0 +1,115 @@
+"""How the handling of history items changes a run's full-ranking NDCG@10 / HR@10.
+
+Scores every valid and test user of a trained run (or ensemble) once and ranks the target
+under four rules:
+- ``excluded``: history items are not candidates, a target that repeats one is a miss
+  (``jaxrec evaluate``'s default since session 19);
+- ``target_kept``: the rule before session 19, history hidden but a repeated target kept
+  (it tells the ranking which history item is the answer);
+- ``no_exclusion``: every item competes (``--include-seen``; RecBole's sequential models,
+  UniSRec and Recformer rank this way);
+- ``penalty_D``: every item competes after history items lose D from their scores (a
+  re-recommendation penalty; D = inf equals ``excluded``).
+
+    python bench/seen_items_protocol.py --workdir runs/best_sci \
+        --out bench/results/seen_items_protocol_scientific.json
+
+Not a test: one full scoring pass per split (seconds to minutes on a CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import pathlib
+import platform
+
+import jax
+import numpy as np
+
+from data_pipeline.pipeline import eval_data
+from jaxrec import ensemble
+from jaxrec.atomic_io import write_json
+from jaxrec.training.setup import load_trained
+from jaxrec.training.step import score_step
+
+PENALTIES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+
+
+def score_function(workdir: str):
+    """(dataset, max_len, score_fn) of a run or an ensemble workdir."""
+    if ensemble.is_ensemble(workdir):
+        loaded = ensemble.load_ensemble(workdir, None)
+        return loaded.dataset, loaded.max_len, ensemble.ensemble_score_fn(loaded)
+    trained = load_trained(workdir, None)
+    score = jax.jit(lambda p, h, u: score_step(p, h, u, graphdef=trained.graphdef))
+    return trained.dataset, trained.cfg.model.max_len, lambda h, u: score(trained.params, h, u)
+
+
+def ndcg_hr(ranks: np.ndarray) -> dict:
+    """Mean NDCG@10 and HR@10 of 0-based ranks."""
+    hit = ranks < 10
+    return {"ndcg@10": float(np.mean(hit / np.log2(ranks + 2.0))), "hr@10": float(np.mean(hit))}
+
+
+def rule_metrics(scores: np.ndarray, targets: np.ndarray, seen: np.ndarray) -> dict:
+    """Metrics of every rule for float[N, I] scores (column 0 padding), bool[N, I] history."""
+    rows = np.arange(len(targets))
+    target_score = scores[rows, targets][:, None]
+    above = scores > target_score
+    repeated = seen[rows, targets]
+    num_others = (~seen).sum(axis=1) - 1  # the candidates under "excluded", padding aside
+    out = {
+        "excluded": ndcg_hr(np.where(repeated, num_others, (above & ~seen).sum(axis=1))),
+        "target_kept": ndcg_hr((above & ~seen).sum(axis=1)),
+        "no_exclusion": ndcg_hr(above.sum(axis=1)),
+    }
+    for penalty in PENALTIES:
+        penalised = scores - penalty * seen
+        ranks = (penalised > penalised[rows, targets][:, None]).sum(axis=1)
+        out[f"penalty_{penalty:g}"] = ndcg_hr(ranks)
+    out["repeated_targets"] = int(repeated.sum())
+    out["repeated_targets_in_top10_under_target_kept"] = int(
+        (repeated & ((above & ~seen).sum(axis=1) < 10)).sum()
+    )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--out", type=pathlib.Path, required=True)
+    parser.add_argument("--batch-size", type=int, default=256)
+    args = parser.parse_args()
+    dataset, max_len, score_fn = score_function(args.workdir)
+    result = {
+        "workdir": args.workdir,
+        "machine": f"{platform.machine()}, {platform.node()}",
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "penalty_scale": "the run's score units (an ensemble's weighted mean of its members)",
+    }
+    for split in ("valid", "test"):
+        data = eval_data(dataset, split, max_len)
+        n = len(data.targets)
+        scores = np.concatenate(
+            [
+                np.asarray(
+                    score_fn(
+                        data.histories[s : s + args.batch_size], data.users[s : s + args.batch_size]
+                    )
+                )
+                for s in range(0, n, args.batch_size)
+            ]
+        ).astype(np.float64)
+        scores[:, 0] = -np.inf
+        seen = np.zeros(scores.shape, bool)
+        for i, history in enumerate(data.seen):
+            seen[i, history] = True
+        seen[:, 0] = False
+        result[split] = rule_metrics(scores, data.targets, seen) | {"num_users": n}
+        print(split, result[split], flush=True)
+    write_json(args.out, result)
+
+
+if __name__ == "__main__":
+    main()
