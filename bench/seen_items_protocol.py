@@ -30,6 +30,7 @@ import numpy as np
 from data_pipeline.pipeline import eval_data
 from jaxrec import ensemble
 from jaxrec.atomic_io import write_json
+from jaxrec.context_features import CONTEXT_MODELS
 from jaxrec.training.setup import load_trained
 from jaxrec.training.step import score_step
 
@@ -42,6 +43,8 @@ def score_function(workdir: str):
         loaded = ensemble.load_ensemble(workdir, None)
         return loaded.dataset, loaded.max_len, ensemble.ensemble_score_fn(loaded)
     trained = load_trained(workdir, None)
+    if trained.cfg.model.name in CONTEXT_MODELS:
+        raise SystemExit(f"{workdir}: {trained.cfg.model.name} reads context; not supported here")
     score = jax.jit(lambda p, h, u: score_step(p, h, u, graphdef=trained.graphdef))
     return trained.dataset, trained.cfg.model.max_len, lambda h, u: score(trained.params, h, u)
 
