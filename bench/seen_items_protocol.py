@@ -24,29 +24,12 @@ import datetime
 import pathlib
 import platform
 
-import jax
 import numpy as np
 
-from data_pipeline.pipeline import eval_data
-from jaxrec import ensemble
 from jaxrec.atomic_io import write_json
-from jaxrec.context_features import CONTEXT_MODELS
-from jaxrec.training.setup import load_trained
-from jaxrec.training.step import score_step
+from jaxrec.evaluate_run import load_scorer
 
 PENALTIES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
-
-
-def score_function(workdir: str):
-    """(dataset, max_len, score_fn) of a run or an ensemble workdir."""
-    if ensemble.is_ensemble(workdir):
-        loaded = ensemble.load_ensemble(workdir, None)
-        return loaded.dataset, loaded.max_len, ensemble.ensemble_score_fn(loaded)
-    trained = load_trained(workdir, None)
-    if trained.cfg.model.name in CONTEXT_MODELS:
-        raise SystemExit(f"{workdir}: {trained.cfg.model.name} reads context; not supported here")
-    score = jax.jit(lambda p, h, u: score_step(p, h, u, graphdef=trained.graphdef))
-    return trained.dataset, trained.cfg.model.max_len, lambda h, u: score(trained.params, h, u)
 
 
 def ndcg_hr(ranks: np.ndarray) -> dict:
@@ -84,7 +67,7 @@ def main() -> None:
     parser.add_argument("--out", type=pathlib.Path, required=True)
     parser.add_argument("--batch-size", type=int, default=256)
     args = parser.parse_args()
-    dataset, max_len, score_fn = score_function(args.workdir)
+    scorer = load_scorer(args.workdir)
     result = {
         "workdir": args.workdir,
         "machine": f"{platform.machine()}, {platform.node()}",
@@ -92,18 +75,17 @@ def main() -> None:
         "penalty_scale": "the run's score units (an ensemble's weighted mean of its members)",
     }
     for split in ("valid", "test"):
-        data = eval_data(dataset, split, max_len)
-        n = len(data.targets)
-        scores = np.concatenate(
-            [
+        data = scorer.eval_data(split)
+        n, bs = len(data.targets), args.batch_size
+        batches = []
+        for s in range(0, n, bs):
+            context = () if data.context is None else (data.context[s : s + bs],)
+            batches.append(
                 np.asarray(
-                    score_fn(
-                        data.histories[s : s + args.batch_size], data.users[s : s + args.batch_size]
-                    )
+                    scorer.score_fn(data.histories[s : s + bs], data.users[s : s + bs], *context)
                 )
-                for s in range(0, n, args.batch_size)
-            ]
-        ).astype(np.float64)
+            )
+        scores = np.concatenate(batches).astype(np.float64)
         scores[:, 0] = -np.inf
         seen = np.zeros(scores.shape, bool)
         for i, history in enumerate(data.seen):
