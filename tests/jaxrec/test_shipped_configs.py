@@ -2,8 +2,11 @@
 
 import json
 
+import numpy as np
 import pytest
 
+from data_pipeline.dataset import PreparedDataset
+from data_pipeline.pipeline import eval_data
 from jaxrec.cli import main
 
 from .conftest import REPO
@@ -39,12 +42,14 @@ def test_shipped_config_trains_and_beats_chance(name, tiny_dataset, tmp_path):
     assert main(["evaluate", "--workdir", str(workdir), "--out", str(out)]) == 0
     metrics = json.loads(out.read_text())
     assert metrics["protocol"] == "full" and metrics["num_users"] == 96
-    # The synthetic sequences are learnable: a few tiny epochs beat popularity clearly. Their
-    # walks revisit items, and a repeated target is a miss (AUC 0) under exclude_seen, so
-    # chance AUC is below 0.5: AUC is compared with MostPop's.
-    mostpop = metrics["baselines"]["mostpop"]
-    assert metrics["ndcg@10"] > 1.3 * mostpop["ndcg@10"], metrics
-    assert metrics["auc"] > mostpop["auc"] + 0.05, metrics
+    # The synthetic sequences are learnable: a few tiny epochs beat popularity clearly.
+    mostpop = metrics["baselines"]["mostpop"]["ndcg@10"]
+    assert metrics["ndcg@10"] > 1.3 * mostpop, metrics
+    # Their walks revisit items; a repeated target is a miss with AUC 0 under exclude_seen,
+    # so the AUC over the other targets is the one that must beat chance.
+    data = eval_data(PreparedDataset.open(tiny_dataset), "test", max_len=12)
+    repeated = np.mean([t in set(s.tolist()) for t, s in zip(data.targets, data.seen, strict=True)])
+    assert 0 < repeated < 0.5 and metrics["auc"] / (1 - repeated) > 0.55, metrics
 
 
 def test_ease_config_fits_in_closed_form_and_evaluates(tiny_dataset, tmp_path):
