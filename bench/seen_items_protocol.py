@@ -26,6 +26,7 @@ import platform
 
 import numpy as np
 
+from jaxrec import metrics
 from jaxrec.atomic_io import write_json
 from jaxrec.evaluate_run import load_scorer
 
@@ -33,9 +34,9 @@ PENALTIES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 
 def ndcg_hr(ranks: np.ndarray) -> dict:
-    """Mean NDCG@10 and HR@10 of 0-based ranks."""
-    hit = ranks < 10
-    return {"ndcg@10": float(np.mean(hit / np.log2(ranks + 2.0))), "hr@10": float(np.mean(hit))}
+    """Mean NDCG@10 and HR@10 of 0-based ranks (``jaxrec.metrics``' definitions)."""
+    per_user = metrics.metrics_from_ranks(ranks, np.ones_like(ranks), (10,))
+    return {name: float(per_user[name].mean()) for name in ("ndcg@10", "hr@10")}
 
 
 def rule_metrics(scores: np.ndarray, targets: np.ndarray, seen: np.ndarray) -> dict:
@@ -45,9 +46,10 @@ def rule_metrics(scores: np.ndarray, targets: np.ndarray, seen: np.ndarray) -> d
     above = scores > target_score
     repeated = seen[rows, targets]
     num_others = (~seen).sum(axis=1) - 1  # the candidates under "excluded", padding aside
+    history_hidden = (above & ~seen).sum(axis=1)  # a repeated target's rank if kept
     out = {
-        "excluded": ndcg_hr(np.where(repeated, num_others, (above & ~seen).sum(axis=1))),
-        "target_kept": ndcg_hr((above & ~seen).sum(axis=1)),
+        "excluded": ndcg_hr(np.where(repeated, num_others, history_hidden)),
+        "target_kept": ndcg_hr(history_hidden),
         "no_exclusion": ndcg_hr(above.sum(axis=1)),
     }
     for penalty in PENALTIES:
@@ -56,7 +58,7 @@ def rule_metrics(scores: np.ndarray, targets: np.ndarray, seen: np.ndarray) -> d
         out[f"penalty_{penalty:g}"] = ndcg_hr(ranks)
     out["repeated_targets"] = int(repeated.sum())
     out["repeated_targets_in_top10_under_target_kept"] = int(
-        (repeated & ((above & ~seen).sum(axis=1) < 10)).sum()
+        (repeated & (history_hidden < 10)).sum()
     )
     return out
 
