@@ -1,4 +1,4 @@
-"""The best measured jaxrec model on amazon_scientific_unisrec: text-aware SASRec runs and EASE.
+"""The best measured jaxrec model on amazon_scientific_unisrec: text SASRec runs, EASE, text-kNN.
 
 Members (docs/benchmarks.md, "Best Scientific model"), trained one after another and scored by
 the weighted mean of their scores (jaxrec/ensemble.py):
@@ -14,7 +14,12 @@ the weighted mean of their scores (jaxrec/ensemble.py):
   validation prefers L2 100 / recency 0.8 (0.0929 alone vs 0.0928), but blended that EASE
   peaks at 0.1022 (weight 240), and L2 30 / recency 0.8 at 0.1036, L2 100 / recency 0.9 at
   0.1029. Seeds 0-5 (twelve members) gain +0.0004 on validation at twice the cost, so the
-  six-member version ships (session 13's rule: docs/benchmarks.md).
+  six-member version ships (session 13's rule: docs/benchmarks.md);
+- ``configs/text_knn.py`` (closed form, seconds) pinned to power 3 / recency 0.8, weight 20:
+  each history item votes for the items whose MiniLM text is most like its own. Session 20,
+  on validation: 0.1040 -> 0.1085 (weight 12 / 16 / 20 / 25 / 40: 0.1080 / 0.1082 / 0.1085
+  / 0.1075 / 0.1064); its own search prefers power 6 / recency 0.6 (0.0771 alone vs
+  0.0730), which blends to at most 0.1073.
 --max-minutes is each member's budget; an interrupted run resumes at the first unfinished
 member. Every other choice was made on the validation split (docs/benchmarks.md).
 
@@ -35,10 +40,12 @@ TFIDF = (*TEXT_SASREC, "model.text_featurizer=tfidf", "model.text_dim=0")
 SEEDS = range(3)
 EASE_SETTINGS = ("model.l2_grid=30", "model.ease_recency=0.9")
 EASE_WEIGHT = 180.0
+TEXT_KNN_SETTINGS = ("model.text_knn_powers=3", "model.knn_recency=0.8")
+TEXT_KNN_WEIGHT = 20.0
 
 
 def get_config() -> EnsembleConfig:
-    """configs/sasrec_text.py (MiniLM and TF-IDF, seeds 0-2) and EASE."""
+    """configs/sasrec_text.py (MiniLM and TF-IDF, seeds 0-2), EASE and text-kNN."""
     return EnsembleConfig(
         members=(
             *(
@@ -47,5 +54,6 @@ def get_config() -> EnsembleConfig:
                 for text in (TEXT_SASREC, TFIDF)
             ),
             EnsembleMember("ease.py", 0, EASE_SETTINGS, weight=EASE_WEIGHT),
+            EnsembleMember("text_knn.py", 0, TEXT_KNN_SETTINGS, weight=TEXT_KNN_WEIGHT),
         )
     )

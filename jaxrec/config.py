@@ -69,6 +69,11 @@ class ModelConfig:
     knn_windows: tuple[int, ...] = (5,)
     knn_alphas: tuple[float, ...] = (0.5,)
     knn_recency: tuple[float, ...] = (0.8,)
+    # Text-kNN (name="text_knn", jaxrec/baselines/text_knn.py): the same tables and votes
+    # with similarity max(cosine of the item text vectors, 0) ** power; every power x
+    # ``knn_recency`` setting is fitted and the best on validation is kept. The vectors are
+    # ``text_features`` / ``text_featurizer`` (as for sasrec_text).
+    text_knn_powers: tuple[float, ...] = (1.0, 3.0, 6.0)
     # Transformer-XL (name="txl"): histories are cut into segments of ``segment_len``; each
     # attends to itself and to the previous segment's cached hidden states, with a learned
     # relative-position bias over ``relative_buckets`` log-spaced distance buckets.
@@ -148,12 +153,14 @@ class ModelConfig:
         if (
             min(self.knn_windows, default=0) < 1
             or min(self.knn_alphas, default=-1.0) < 0.0
+            or min(self.text_knn_powers, default=0.0) <= 0.0
             or not all(0.0 < r <= 1.0 for r in self.knn_recency or (0.0,))
             or not all(0.0 < r <= 1.0 for r in self.ease_recency or (0.0,))
         ):
             raise ValueError(
                 f"model.knn_windows={self.knn_windows} (each >= 1), model.knn_alphas="
-                f"{self.knn_alphas} (each >= 0), model.knn_recency={self.knn_recency}, "
+                f"{self.knn_alphas} (each >= 0), model.text_knn_powers={self.text_knn_powers} "
+                f"(each > 0), model.knn_recency={self.knn_recency}, "
                 f"model.ease_recency={self.ease_recency} (each in (0, 1]): each needs at "
                 "least one value in range"
             )

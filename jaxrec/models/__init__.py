@@ -29,6 +29,7 @@ MODELS = {
     "lstm": RecurrentEncoder,
     "ease": EASE,
     "item_knn": ItemKNN,
+    "text_knn": ItemKNN,  # the same tables, built from item text (jaxrec/baselines/text_knn.py)
     "bpr_mf": MatrixFactorization,
 }
 # Models with one parameter vector per user: built with ``num_users``.

@@ -1,4 +1,4 @@
-"""Sequential item-kNN as a model: the neighbour tables of ``jaxrec.baselines.item_knn``.
+"""Item-kNN as a model: the neighbour tables of ``jaxrec.baselines.item_knn`` / ``text_knn``.
 
 The tables are built in closed form (``jaxrec.training.closed_form``), not by gradient
 steps; this module only holds and applies them (with the recency decay chosen on

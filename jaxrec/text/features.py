@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 TEXT_FIELDS = ("title", "genres", "text", "brand", "categories", "director", "writers", "actors")
 LONG_FIELDS = ("plot",)
 CACHE_DIR = "text"
-TEXT_MODELS = ("sasrec_text", "sasrec_text_context", "sasrec_text_ease")
+TEXT_MODELS = ("sasrec_text", "sasrec_text_context", "sasrec_text_ease", "text_knn")
 
 
 def _render(value) -> str:

@@ -1,4 +1,4 @@
-"""Training for closed-form models (EASE, item-kNN): fit per setting, keep the best on validation.
+"""Closed-form models (EASE, item-kNN, text-kNN): fit each setting, keep the best on validation.
 
 Writes the same workdir layout as ``jaxrec.training.loop.run`` (config, best checkpoint,
 TensorBoard scalars, ``train_summary.json``), so ``jaxrec evaluate`` works unchanged. The
@@ -29,6 +29,7 @@ from jaxrec.baselines.item_knn import (
     item_knn_scores,
     neighbour_tables,
 )
+from jaxrec.baselines.text_knn import text_neighbour_tables
 from jaxrec.checkpoint import Checkpointer
 from jaxrec.config import MeshConfig, ModelConfig, TrainConfig
 from jaxrec.evaluation import EvalOptions, evaluate
@@ -37,7 +38,7 @@ from jaxrec.training.scalars import scalar_writer
 
 log = logging.getLogger(__name__)
 
-CLOSED_FORM_MODELS = ("ease", "item_knn")
+CLOSED_FORM_MODELS = ("ease", "item_knn", "text_knn")
 
 # One fitted setting: (its hyper-parameters, its parameter arrays by name, its score_fn).
 Candidate = tuple[dict, dict[str, np.ndarray], object]
@@ -69,13 +70,29 @@ def _item_knn_candidates(
     for window in cfg.knn_windows:
         counts = cooccurrence(train_items, num_items, window, cfg.knn_window_decay)
         for alpha in cfg.knn_alphas:
-            yield from _item_knn_recencies(
-                cfg, window, alpha, *neighbour_tables(counts, frequencies, cfg.knn_neighbors, alpha)
-            )
+            tables = neighbour_tables(counts, frequencies, cfg.knn_neighbors, alpha)
+            yield from _knn_recencies(cfg, {"window": window, "alpha": alpha}, *tables)
 
 
-def _item_knn_recencies(
-    cfg: ModelConfig, window: int, alpha: float, ids: np.ndarray, sims: np.ndarray
+def _text_knn_candidates(
+    cfg: ModelConfig, train_items: list, num_items: int
+) -> Iterator[Candidate]:
+    """Text-kNN for every ``cfg.text_knn_powers`` x ``cfg.knn_recency`` setting.
+
+    The tables come from the item text vectors alone (``train_items`` is not used); they
+    are built once per power, and each recency only re-scores.
+    """
+    del train_items
+    from jaxrec.models.sasrec_text import load_item_features
+
+    text, _ = load_item_features(cfg.text_features, num_items)
+    for power in cfg.text_knn_powers:
+        tables = text_neighbour_tables(text, cfg.knn_neighbors, power)
+        yield from _knn_recencies(cfg, {"power": power}, *tables)
+
+
+def _knn_recencies(
+    cfg: ModelConfig, settings: dict, ids: np.ndarray, sims: np.ndarray
 ) -> Iterator[Candidate]:
     """One candidate per ``cfg.knn_recency`` value, all sharing the tables ``ids`` / ``sims``."""
     on_device = jax.numpy.asarray(ids), jax.numpy.asarray(sims)
@@ -86,15 +103,21 @@ def _item_knn_recencies(
             "recency": np.asarray(recency, np.float32),
         }
         score_fn = jax.tree_util.Partial(item_knn_scores, *on_device, arrays["recency"])
-        yield {"window": window, "alpha": alpha, "recency": recency}, arrays, score_fn
+        yield {**settings, "recency": recency}, arrays, score_fn
 
 
-CANDIDATES = {"ease": _ease_candidates, "item_knn": _item_knn_candidates}
+CANDIDATES = {
+    "ease": _ease_candidates,
+    "item_knn": _item_knn_candidates,
+    "text_knn": _text_knn_candidates,
+}
 
 
 def _grid_size(cfg: ModelConfig) -> int:
     if cfg.name == "ease":
         return len(cfg.l2_grid) * len(cfg.ease_recency)
+    if cfg.name == "text_knn":
+        return len(cfg.text_knn_powers) * len(cfg.knn_recency)
     return len(cfg.knn_windows) * len(cfg.knn_alphas) * len(cfg.knn_recency)
 
 
