@@ -56,8 +56,10 @@ TFIDF = ("model.text_featurizer=tfidf", "model.text_dim=0")  # TF-IDF/LSA-256 fo
 FINETUNE = ("model.text_finetune=true", "model.text_live_items=64")
 # Every variant of a dataset shares the epoch budget and everything not named here.
 SCIENTIFIC_BASE = ("max_epochs=10",)
-# Musical Instruments has no item text: SASRec at the Scientific sizes, ids only.
+# Musical Instruments: SASRec at the Scientific sizes; its item text is the items' training
+# reviews (jaxrec/text/features.review_texts), the source having no item metadata.
 MUSICAL_BASE = ("model.name=sasrec", "max_epochs=40")
+MUSICAL_TEXT_BASE = ("max_epochs=40",)
 # ML-1M: the text model's sizes with the ML-1M history length (users average 165 items).
 ML1M_BASE = ("max_epochs=8", "model.max_len=200", "data.length_buckets=50,100")
 CONTEXT_OFF = (
@@ -84,6 +86,8 @@ def variants(dataset: str) -> list[Variant]:
         context = ("model.name=sasrec_context", *CONTEXT_OFF)
         return [
             Variant("id only", "sasrec_text.py", MUSICAL_BASE),
+            Variant("+ review text (MiniLM, frozen)", "sasrec_text.py", MUSICAL_TEXT_BASE),
+            Variant("+ review text (TF-IDF/LSA)", "sasrec_text.py", (*MUSICAL_TEXT_BASE, *TFIDF)),
             Variant(
                 "+ sentiment (loss weight 0.5)",
                 "sasrec_text.py",

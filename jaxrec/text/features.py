@@ -1,7 +1,9 @@
 """Item text of a prepared dataset and its cached MiniLM item-feature file.
 
 ``item_texts`` renders one string per item from ``items.jsonl`` (title, genres, text,
-brand, categories, director/writers/actors/plot, whichever exist). ``item_features``
+brand, categories, director/writers/actors/plot, whichever exist). Where the source has no
+item text but has review text per interaction (Amazon review dumps), an item's text is its
+reviews in the training split instead (``review_texts``). ``item_features``
 encodes them once and caches ``text/item_features-minilm-<digest>.npz`` in the prepared
 directory (or ``fallback_dir`` when that is read-only), with
 
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 TEXT_FIELDS = ("title", "genres", "text", "brand", "categories", "director", "writers", "actors")
 LONG_FIELDS = ("plot",)
 CACHE_DIR = "text"
+# Review-derived item text is cut here: MiniLM reads the first 256 tokens (~1,000
+# characters); the rest still feeds TF-IDF / Word2Vec.
+MAX_REVIEW_CHARS = 2000
 TEXT_MODELS = ("sasrec_text", "sasrec_text_context", "sasrec_text_ease", "text_knn")
 
 
@@ -49,8 +54,30 @@ def item_text(row: dict) -> str:
 
 
 def item_texts(dataset: PreparedDataset) -> list[str]:
-    """Texts of items 1..I (index i is item i + 1); "" for items without any text field."""
-    return [item_text(row) for row in dataset.item_info()[1:]]
+    """Texts of items 1..I (index i is item i + 1); "" for items without any text.
+
+    From ``items.jsonl`` when any item has a text field there, else from the training
+    reviews (``review_texts``) when the dataset has review text, else all "".
+    """
+    texts = [item_text(row) for row in dataset.item_info()[1:]]
+    if any(texts) or not dataset.manifest.get("side_info", {}).get("reviews"):
+        return texts
+    return review_texts(dataset)
+
+
+def review_texts(dataset: PreparedDataset, max_chars: int = MAX_REVIEW_CHARS) -> list[str]:
+    """Per item 1..I, its reviews in the training split, oldest first, cut at ``max_chars``.
+
+    Only ``items[:n_train]`` of each user count: the reviews of validation and test
+    interactions never become item text. Items without a training review get "".
+    """
+    reviews: list[list[tuple[int, int, str]]] = [[] for _ in range(dataset.num_items + 1)]
+    for rec in dataset.records():
+        times = rec.timestamps if rec.timestamps is not None else np.zeros(len(rec.items), int)
+        for k in range(rec.n_train):
+            if rec.reviews[k].strip():
+                reviews[rec.items[k]].append((int(times[k]), rec.user, rec.reviews[k].strip()))
+    return [" ".join(text for *_, text in sorted(rows))[:max_chars] for rows in reviews[1:]]
 
 
 def warm_mask(dataset: PreparedDataset) -> np.ndarray:
@@ -67,7 +94,10 @@ def _digest(texts: list[str], warm: np.ndarray) -> str:
 def require_text(texts: list[str], data_dir) -> None:
     """Raises ValueError when no item has any text (nothing for a text model to use)."""
     if not any(texts):
-        raise ValueError(f"{data_dir}/items.jsonl: no item has text ({', '.join(TEXT_FIELDS)})")
+        raise ValueError(
+            f"{data_dir}/items.jsonl: no item has text ({', '.join(TEXT_FIELDS)}), and the "
+            "dataset has no training reviews to use instead"
+        )
 
 
 def cache_dir(data_dir, fallback_dir) -> pathlib.Path:

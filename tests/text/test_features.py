@@ -96,3 +96,28 @@ def test_text_featurizer_selects_classical_vectors(text_dataset):
     whitened = config_lib.ModelConfig(name="sasrec_text", text_featurizer="tfidf", text_dim=128)
     with pytest.raises(ValueError, match="text_dim=0"):
         features.resolve_text_config(config_lib.TrainConfig(model=whitened), text_dataset)
+
+
+def test_review_datasets_take_item_text_from_training_reviews_only(tmp_path):
+    """Item 'A' gets u1's and u2's training reviews, oldest first; held-out reviews never."""
+    rows = [  # (user, item, day, review); each user's last two reviews are valid / test
+        ("u1", "A", 1, "warm tone"),
+        ("u1", "B", 2, "VALID1"),
+        ("u1", "C", 3, "TEST1"),
+        ("u2", "B", 1, "bright strings"),
+        ("u2", "A", 0, "solid capo"),
+        ("u2", "C", 2, "VALID2"),
+        ("u2", "A", 3, "TEST2"),
+    ]
+    lines = [
+        {"reviewerID": u, "asin": i, "overall": 5.0, "unixReviewTime": 86_400 * d, "reviewText": r}
+        for u, i, d, r in rows
+    ]
+    raw = tmp_path / "reviews.json"
+    raw.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    prepare("amazon-reviews", raw, tmp_path / "prepared")
+    dataset = features.PreparedDataset.open(tmp_path / "prepared")
+    raw_ids = dataset.item_raw_ids()[1:]
+    by_raw = dict(zip(raw_ids, features.item_texts(dataset), strict=True))
+    assert by_raw == {"A": "solid capo warm tone", "B": "bright strings", "C": ""}
+    assert features.review_texts(dataset, max_chars=5)[raw_ids.index("A")] == "solid"
