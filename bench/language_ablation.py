@@ -89,6 +89,11 @@ def variants(dataset: str) -> list[Variant]:
             Variant("+ review text (MiniLM, frozen)", "sasrec_text.py", MUSICAL_TEXT_BASE),
             Variant("+ review text (TF-IDF/LSA)", "sasrec_text.py", (*MUSICAL_TEXT_BASE, *TFIDF)),
             Variant(
+                "+ review text (MiniLM, fine-tuned)",
+                "sasrec_text.py",
+                (*MUSICAL_TEXT_BASE, *FINETUNE),
+            ),
+            Variant(
                 "+ sentiment (loss weight 0.5)",
                 "sasrec_text.py",
                 (*MUSICAL_BASE, "loss.sentiment_weight=0.5"),
@@ -120,6 +125,7 @@ def variants(dataset: str) -> list[Variant]:
             Variant("id only", "sasrec_text.py", (*ML1M_BASE, "model.item_repr=id")),
             Variant("+ text (MiniLM, frozen)", "sasrec_text.py", ML1M_BASE),
             Variant("+ text (TF-IDF/LSA)", "sasrec_text.py", (*ML1M_BASE, *TFIDF)),
+            Variant("+ text (MiniLM, fine-tuned)", "sasrec_text.py", (*ML1M_BASE, *FINETUNE)),
         ]
     if dataset == "ml-1m-raw":  # ml-1m_raw: timestamps and user attributes (users 1-2999)
         context = ("model.name=sasrec_context", *CONTEXT_OFF)

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
+# Rows of the I x I similarity held at once: at most this many float32 values (256 MiB).
+BLOCK_VALUES = 1 << 26
+
 
 def text_neighbour_tables(
-    vectors: np.ndarray, num_neighbors: int, power: float, *, block_rows: int = 1024
+    vectors: np.ndarray, num_neighbors: int, power: float, *, block_rows: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each item's ``K`` most text-similar items and their sharpened cosine similarities.
 
@@ -27,7 +30,8 @@ def text_neighbour_tables(
             may be all zero and then have no neighbours and are nobody's neighbour.
         num_neighbors: K >= 1.
         power: exponent > 0 applied to the cosine similarity clipped at 0.
-        block_rows: rows of the I x I similarity computed at a time (memory, not results).
+        block_rows: rows of the I x I similarity computed at a time (memory, not results;
+            None: as many as fit in ``BLOCK_VALUES``). The work is O(I^2 E) either way.
 
     Returns:
         (ids int32[I + 1, K], sims float32[I + 1, K]): row j lists j's neighbours, most
@@ -38,7 +42,7 @@ def text_neighbour_tables(
         ValueError: ``vectors`` is not 2-D or holds non-finite values, or K / power is out of
             range.
     """
-    vectors = np.asarray(vectors, np.float64)
+    vectors = np.asarray(vectors, np.float32)
     if vectors.ndim != 2 or not np.isfinite(vectors).all():
         raise ValueError(f"vectors: expected a finite float[I + 1, E] array, got {vectors.shape}")
     if num_neighbors < 1 or power <= 0:
@@ -50,6 +54,9 @@ def text_neighbour_tables(
     keep = min(num_neighbors, size - 1)
     ids = np.zeros((size, num_neighbors), np.int32)
     sims = np.zeros((size, num_neighbors), np.float32)
+    if keep < 1:  # padding only: nothing to neighbour
+        return ids, sims
+    block_rows = block_rows or max(1, BLOCK_VALUES // size)
     for start in range(0, size, block_rows):
         rows = np.arange(start, min(start + block_rows, size))
         similarity = np.maximum(unit[rows] @ unit.T, 0.0)  # [R, I + 1]
