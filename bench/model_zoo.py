@@ -18,6 +18,7 @@ Not a test: a full comparison is hours of CPU (minutes per run on one GPU).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import pathlib
@@ -104,20 +105,29 @@ def summarise(runs: list[dict]) -> dict:
     """Mean +- std over seeds of the headline numbers of one (config, dataset).
 
     Raises:
-        ValueError: the runs used different ``--set`` overrides (not one model's seeds).
+        ValueError: the runs' ``--set`` overrides give different configs (not one model's
+            seeds). Overrides that restate the config's own value do not count.
     """
-    overrides = {tuple(r.get("overrides", [])) for r in runs}
-    if len(overrides) > 1:
-        raise ValueError(f"runs of {runs[0]['config']} mix overrides {sorted(overrides)}")
+    if len({_resolved_config(r) for r in runs}) > 1:
+        overrides = sorted({tuple(r.get("overrides", [])) for r in runs})
+        raise ValueError(f"runs of {runs[0]['config']} mix overrides {overrides}")
     per_epoch = [r["seconds_per_epoch"] for r in runs if r["seconds_per_epoch"]]
     return {
-        "overrides": list(overrides.pop()),
+        "overrides": min((r.get("overrides", []) for r in runs), key=len),
         "ndcg@10": _mean_std([r["test"]["ndcg@10"] for r in runs]),
         "hr@10": _mean_std([r["test"]["hr@10"] for r in runs]),
         "seconds_per_epoch": statistics.fmean(per_epoch) if per_epoch else None,
         "num_parameters": runs[0]["num_parameters"],
         "seeds": [r["seed"] for r in runs],
     }
+
+
+def _resolved_config(run: dict) -> str:
+    """The run's config file with its overrides applied, as comparable text."""
+    from jaxrec.config import apply_overrides, load_config
+
+    cfg = apply_overrides(load_config(REPO / run["config"]), list(run.get("overrides", [])))
+    return repr(dataclasses.replace(cfg, seed=0))
 
 
 def closed_form(config: str) -> bool:
