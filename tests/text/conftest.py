@@ -1,3 +1,4 @@
+import json
 import pathlib
 
 import numpy as np
@@ -27,6 +28,20 @@ def fake_features(path: pathlib.Path, num_items: int, cold=(), dim: int = 384, s
     warm[list(cold)] = 0.0
     np.savez(path, text=text, warm=warm)
     return path
+
+
+def prepare_cold_items(raw: pathlib.Path, root: pathlib.Path):
+    """``jaxrec data prepare --cold-items 0.1 --seed 1`` of ``raw`` into ``root/data``.
+
+    Returns (data dir, cold item ids, an item-feature .npz with those items cold).
+    """
+    from jaxrec import cli
+
+    data = root / "data"
+    argv = ["data", "prepare", "--source", "sasrec-txt", "--input", str(raw), "--out", str(data)]
+    assert cli.main([*argv, "--cold-items", "0.1", "--seed", "1"]) == 0
+    cold = json.loads((data / "cold_items.json").read_text())["items"]
+    return data, cold, fake_features(root / "f.npz", NUM_ITEMS, cold=cold)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pathlib
 import pytest
 
 from jaxrec import cli
-from tests.text.conftest import NUM_ITEMS, fake_features
+from tests.text.conftest import NUM_ITEMS, prepare_cold_items
 
 # Integration runs (a few seconds to half a minute each): `make test-slow`, run by CI.
 pytestmark = pytest.mark.slow
@@ -15,11 +15,8 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_cli_prepare_train_evaluate_with_cold_items(tiny_raw, tmp_path):
-    data, run = tmp_path / "data", tmp_path / "run"
-    argv = ["data", "prepare", "--source", "sasrec-txt", "--input", str(tiny_raw)]
-    assert cli.main([*argv, "--out", str(data), "--cold-items", "0.1", "--seed", "1"]) == 0
-    cold = json.loads((data / "cold_items.json").read_text())["items"]
-    feats = fake_features(tmp_path / "f.npz", NUM_ITEMS, cold=cold)
+    run = tmp_path / "run"
+    data, _, feats = prepare_cold_items(tiny_raw, tmp_path)
     sets = ["model.name=sasrec_text", f"model.text_features={feats}", "max_epochs=1"]
     train = ["train", "--config", str(REPO / "configs" / "tiny.py"), "--data", str(data)]
     assert cli.main([*train, "--workdir", str(run), "--set", *sets]) == 0

@@ -13,7 +13,7 @@ from jaxrec.baselines.item_knn import item_knn_scores
 from jaxrec.baselines.text_knn import text_neighbour_tables
 from jaxrec.config import ModelConfig
 from jaxrec.evaluate_run import load_scorer
-from tests.text.conftest import NUM_ITEMS, fake_features
+from tests.text.conftest import prepare_cold_items
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -101,11 +101,8 @@ def test_a_cold_item_is_recommended_through_its_text():
 
 
 def test_cli_searches_the_grid_and_scores_cold_items(tiny_raw, tmp_path):
-    data, run = tmp_path / "data", tmp_path / "run"
-    prepare = ["data", "prepare", "--source", "sasrec-txt", "--input", str(tiny_raw)]
-    assert cli.main([*prepare, "--out", str(data), "--cold-items", "0.1", "--seed", "1"]) == 0
-    cold = json.loads((data / "cold_items.json").read_text())["items"]
-    feats = fake_features(tmp_path / "f.npz", NUM_ITEMS, cold=cold)
+    run = tmp_path / "run"
+    data, cold, feats = prepare_cold_items(tiny_raw, tmp_path)
     train = ["train", "--config", str(REPO / "configs" / "text_knn.py"), "--data", str(data)]
     grid = ["model.text_knn_powers=1,3", "model.knn_recency=0.5,0.9"]
     sets = ["--set", f"model.text_features={feats}", *grid]
