@@ -62,11 +62,14 @@ class TransformerXL(SASRecCore):
             jnp.zeros((cfg.num_heads, cfg.relative_buckets)), out_sharding=("heads", None)
         )
 
-    def _logit_bias(self) -> Array:
-        """float[1, H, S, 2S]: the learned bias for each query-key distance in a segment."""
-        seg = self.cfg.segment_len
+    def _logit_bias(self, seg: int) -> Array:
+        """float[1, H, seg, 2 seg]: the learned bias for each query-key distance in a segment.
+
+        Buckets always span ``2 x segment_len`` distances, so a shorter window (a history
+        shorter than one segment) gets the same bias for the same distance.
+        """
         distance = jnp.arange(seg)[:, None] + seg - jnp.arange(2 * seg)[None, :]
-        buckets = relative_buckets(distance, self.cfg.relative_buckets, 2 * seg)
+        buckets = relative_buckets(distance, self.cfg.relative_buckets, 2 * self.cfg.segment_len)
         return self.position_bias[...][:, buckets][None]
 
     def encode(self, ids: Array, *, key: Array | None = None, users: Array | None = None) -> Array:
@@ -81,14 +84,17 @@ class TransformerXL(SASRecCore):
             float[B, L, D]; position t summarises ids[:, : t + 1].
         """
         batch, length = ids.shape
-        seg, dim, layers = self.cfg.segment_len, self.cfg.embed_dim, self.cfg.num_layers
+        dim, layers = self.cfg.embed_dim, self.cfg.num_layers
+        # A history shorter than a segment is one segment of its own length: padding it to
+        # segment_len would add only masked positions (4x the work for L = 50, S = 200).
+        seg = min(self.cfg.segment_len, length)
         num_segments = -(-length // seg)
         ids = jnp.pad(ids, ((0, 0), (num_segments * seg - length, 0)))
         valid = ids > 0
         x = self.lookup_items(ids) * valid[..., None]
         by_segment = lambda a: jnp.swapaxes(a.reshape(batch, num_segments, seg, *a.shape[2:]), 0, 1)
         keys = None if key is None else jax.random.split(key, (num_segments, layers + 1))
-        logit_bias = self._logit_bias()
+        logit_bias = self._logit_bias(seg)
 
         def step(carry, inputs):
             memories, memory_valid = carry

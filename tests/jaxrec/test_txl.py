@@ -50,6 +50,20 @@ def test_outputs_are_causal_and_ignore_extra_left_padding(block):
     np.testing.assert_allclose(padded[:, 13:], hidden, atol=1e-5)
 
 
+@pytest.mark.parametrize("length", [1, 5])
+def test_history_shorter_than_a_segment_runs_as_one_short_segment(length):
+    model = _model(init_std=0.5)
+    ids = _ids(batch=2, length=length)
+    short = model.encode(jnp.asarray(ids))
+    full = model.encode(jnp.asarray(np.pad(ids, ((0, 0), (SEGMENT - length, 0)))))
+    assert short.shape == (2, length, 16)
+    np.testing.assert_allclose(short, full[:, -length:], atol=1e-5)
+    # The window is the history's own length, not the segment: less attention work.
+    encode = jax.jit(model.encode)
+    flops = lambda n: encode.lower(jnp.ones((2, n), jnp.int32)).cost_analysis()["flops"]
+    assert flops(length) < flops(SEGMENT)
+
+
 def test_memory_reaches_num_layers_segments_back_and_no_further():
     model = _model(init_std=0.5)  # large weights so that every path is visible
     ids = _ids(batch=1, length=4 * SEGMENT)
