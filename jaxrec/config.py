@@ -56,6 +56,9 @@ class ModelConfig:
     block: Literal["pre_ln", "sasrec"] = "pre_ln"
     # BERT4Rec: probability that a training item is replaced by the mask token.
     mask_prob: float = 0.2
+    # BERT4Rec: share of training rows that mask only their last item instead, as the
+    # paper's extra next-item samples (Sun et al. 2019, section 3.6). 0 = off.
+    mask_last_prob: float = 0.0
     # EASE: every L2 penalty x profile recency (jaxrec/baselines/ease.py; 1 = binary
     # profile) is tried in closed form; the best on validation is kept.
     l2_grid: tuple[float, ...] = (100.0, 200.0, 300.0, 500.0, 1000.0)
@@ -145,6 +148,8 @@ class ModelConfig:
             raise ValueError("model.segment_len must be >= 1 and model.relative_buckets >= 2")
         if not 0.0 < self.mask_prob < 1.0:
             raise ValueError(f"model.mask_prob={self.mask_prob}: must be in (0, 1)")
+        if not 0.0 <= self.mask_last_prob <= 1.0:
+            raise ValueError(f"model.mask_last_prob={self.mask_last_prob}: must be in [0, 1]")
         if self.knn_neighbors < 1 or not 0.0 < self.knn_window_decay <= 1.0:
             raise ValueError(
                 f"model.knn_neighbors={self.knn_neighbors} (>= 1), model.knn_window_decay="

@@ -82,7 +82,9 @@ class BERT4Rec(NextItemModel):
         """Masks the user's sequence (``targets``: the last L training items).
 
         Each item is masked with probability ``mask_prob``, keeping at most
-        ``target_slots(L)`` masked items per row (the first ones).
+        ``target_slots(L)`` masked items per row (the first ones). With probability
+        ``mask_last_prob`` a row masks only its last item instead: a next-item sample,
+        shaped like inference (a mask token after the history).
 
         Returns:
             (sequence with masked items replaced by ``mask_id``, the original item at
@@ -92,6 +94,13 @@ class BERT4Rec(NextItemModel):
         sequence = targets
         masked = (jax.random.uniform(key, sequence.shape) < self.cfg.mask_prob) & (sequence > 0)
         masked &= jnp.cumsum(masked, axis=1) <= self.target_slots(sequence.shape[1])
+        if self.cfg.mask_last_prob > 0:
+            last_only = (
+                jax.random.uniform(jax.random.fold_in(key, 1), (sequence.shape[0], 1))
+                < self.cfg.mask_last_prob
+            )
+            last = (jnp.arange(sequence.shape[1]) == sequence.shape[1] - 1)[None] & (sequence > 0)
+            masked = jnp.where(last_only, last, masked)
         return jnp.where(masked, self.mask_id, sequence), jnp.where(masked, sequence, 0)
 
     def target_slots(self, length: int) -> int:
