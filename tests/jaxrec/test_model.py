@@ -118,16 +118,15 @@ def test_bert4rec_training_pair_masks_about_mask_prob_of_the_items():
 def test_bert4rec_mask_last_prob_turns_rows_into_next_item_samples():
     sequence = jnp.tile(jnp.arange(1, 11, dtype=jnp.int32), (400, 1)).at[:, :3].set(0)
     key = jax.random.key(0)
-    default, _ = _model("bert4rec", mask_prob=0.3).training_pair(sequence, sequence, key)
-    off, _ = _model("bert4rec", mask_prob=0.3, mask_last_prob=0.0).training_pair(
-        sequence, sequence, key
-    )
-    np.testing.assert_array_equal(off, default)  # 0 leaves the random masking untouched
+    plain, _ = _model("bert4rec", mask_prob=0.3).training_pair(sequence, sequence, key)
     model = _model("bert4rec", mask_prob=0.3, mask_last_prob=0.5)
     inputs, labels = model.training_pair(sequence, sequence.at[-1].set(0), key)
     masked = inputs == model.mask_id
     last_only = masked[:, -1] & (masked.sum(axis=1) == 1)
     assert 0.4 < float(last_only[:-1].mean()) < 0.7  # ~0.5 + random rows that hit only it
+    # Rows not turned into next-item samples keep the random masking of mask_last_prob=0.
+    kept = ~last_only[:-1]
+    np.testing.assert_array_equal(inputs[:-1][kept], plain[:-1][kept])
     np.testing.assert_array_equal(labels, jnp.where(masked, sequence.at[-1].set(0), 0))
     assert not bool(masked[-1].any())  # an empty row has no last item to mask
     with pytest.raises(ValueError, match="mask_last_prob"):
