@@ -82,6 +82,9 @@ class ModelConfig:
     # relative-position bias over ``relative_buckets`` log-spaced distance buckets.
     segment_len: int = 200
     relative_buckets: int = 32
+    # False: segments never see the previous one (the memory ablation: the same segments,
+    # targets and relative positions as ``txl``, i.e. SASRec over non-overlapping windows).
+    segment_memory: bool = True
     # Text-aware SASRec (name="sasrec_text"): item vectors from the id embedding, the
     # projected MiniLM text vector, or their sum; ``text_features`` is the item-feature .npz
     # (jaxrec/text/features.py; "" = encoded and cached for the --data dir by ``jaxrec train``).

@@ -116,7 +116,9 @@ class TransformerXL(SASRecCore):
                     )
                     * valid[..., None]
                 )
-            return (jnp.stack(layer_inputs), valid), self.final_norm(x)
+            # Without segment memory the carried mask stays all False: no segment sees another.
+            next_valid = valid if self.cfg.segment_memory else memory_valid
+            return (jnp.stack(layer_inputs), next_valid), self.final_norm(x)
 
         init = (jnp.zeros((layers, batch, seg, dim), x.dtype), jnp.zeros((batch, seg), bool))
         xs = (by_segment(x), by_segment(valid), keys)

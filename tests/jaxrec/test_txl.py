@@ -79,6 +79,19 @@ def test_memory_reaches_num_layers_segments_back_and_no_further():
     assert effect(SEGMENT) > 1e-3 and effect(2 * SEGMENT) > 1e-3
 
 
+def test_without_segment_memory_each_segment_sees_only_itself():
+    model = _model(init_std=0.5, segment_memory=False)
+    ids = _ids(batch=2, length=3 * SEGMENT)
+    hidden = model.encode(jnp.asarray(ids))
+    # Every segment equals that segment encoded alone: no information crosses a boundary.
+    for start in range(0, 3 * SEGMENT, SEGMENT):
+        alone = model.encode(jnp.asarray(ids[:, start : start + SEGMENT]))
+        np.testing.assert_allclose(hidden[:, start : start + SEGMENT], alone, atol=1e-5)
+    with_memory = _model(init_std=0.5).encode(jnp.asarray(ids))
+    np.testing.assert_allclose(with_memory[:, :SEGMENT], hidden[:, :SEGMENT], atol=1e-5)
+    assert float(jnp.abs(with_memory[:, SEGMENT:] - hidden[:, SEGMENT:]).max()) > 1e-3
+
+
 def test_training_mode_uses_dropout_and_stays_finite():
     model = _model(dropout=0.3, attention_dropout=0.3)
     ids = jnp.asarray(_ids())
