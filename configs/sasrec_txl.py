@@ -4,7 +4,9 @@ Each user's full training history (ML-1M's longest has 2,277 interactions) is cu
 segments of 200; a segment attends to itself and to the previous segment's cached
 hidden states, with relative-position biases instead of absolute positions
 (jaxrec/models/txl.py). Per-segment compute equals the 200-window SASRec's; long users
-simply contribute more segments. Everything else is configs/sasrec.py.
+simply contribute more segments. With 2 blocks a prediction reads up to 600 items back
+(its segment and, through the memory chain, the 2 before). Everything else is
+configs/sasrec.py.
 
     jaxrec train --config configs/sasrec_txl.py --data DATA_DIR --workdir runs/txl
 """

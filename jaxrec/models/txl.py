@@ -5,9 +5,10 @@ processed in order (``lax.scan``); in every block a segment's queries attend to 
 earlier positions and to the previous segment's hidden states at that block's input
 (the memory, ``M = S`` positions, gradient stopped as in the paper). Positions are encoded
 by a learned bias per head over log-spaced relative-distance buckets (T5 style), so the
-same parameters serve any length: a user with 2,277 interactions is modelled whole, at the
-per-segment cost of a window of ``S``, while information from further back flows through
-the memory chain (an effective context of ``num_layers x S``).
+same parameters serve any length: every position of a 2,277-item history is encoded (and
+trained on) at the per-segment cost of a window of ``S``. A position reads its own segment
+and, through the memory chain, the ``num_layers`` segments before it: up to
+``(num_layers + 1) x S`` items back, nothing earlier.
 Shapes: ``B`` batch, ``L`` history length, ``D`` width, ``H`` heads, ``n = ceil(L / S)``.
 """
 

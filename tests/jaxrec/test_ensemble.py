@@ -168,3 +168,59 @@ def test_an_ease_member_blends_in_with_its_weight(tiny_dataset, tmp_path):
     got = np.asarray(ensemble_score_fn(loaded)(histories, np.zeros(4, np.int32)))
     want = weighted_member_scores(loaded, histories, [1.0, 50.0])
     np.testing.assert_allclose(got[:, 1:], want[:, 1:], rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def txl_ensemble_run(tiny_dataset, tmp_path_factory):
+    """A 2-block TXL member (histories of 24, segments of 6) beside a SASRec one (window 12)."""
+    root = tmp_path_factory.mktemp("txl_ensemble")
+    txl = ("model.name=txl", "model.max_len=24", "model.segment_len=6", "model.num_layers=2")
+    config = root / "ens.py"
+    config.write_text(
+        "from jaxrec.config import EnsembleConfig, EnsembleMember\n\n\n"
+        "def get_config():\n"
+        f"    return EnsembleConfig(members=(EnsembleMember({str(TINY_CONFIG)!r}, 0, {txl!r}),\n"
+        f"                                   EnsembleMember({str(TINY_CONFIG)!r}, 1)))\n"
+    )
+    workdir = root / "work"
+    argv = ["train", "--config", str(config), "--data", str(tiny_dataset), "--workdir"]
+    assert main([*argv, str(workdir), "--set", "max_epochs=2"]) == 0
+    loaded = load_ensemble(workdir)
+    histories = np.random.default_rng(2).integers(1, loaded.dataset.num_items + 1, (4, 24))
+    return workdir, loaded, histories.astype(np.int32)
+
+
+def test_a_txl_member_reads_past_the_sasrec_window_up_to_its_memory_reach(txl_ensemble_run):
+    _, loaded, histories = txl_ensemble_run
+    assert [m.cfg.model.name for m in loaded.members] == ["txl", "sasrec"] and loaded.max_len == 24
+    score = ensemble_score_fn(loaded)
+    scores = np.asarray(score(histories, np.zeros(4, np.int32)))
+    np.testing.assert_allclose(
+        scores[:, 1:], weighted_member_scores(loaded, histories, [1, 1])[:, 1:], atol=1e-5
+    )
+    rng = np.random.default_rng(3)
+
+    def change(first: int, last: int) -> float:
+        other = histories.copy()
+        other[:, first:last] = rng.integers(1, loaded.dataset.num_items + 1, (4, last - first))
+        return np.abs(np.asarray(score(other, np.zeros(4, np.int32))) - scores)[:, 1:].max()
+
+    # The last segment (18-23) reaches num_layers = 2 segments back through the memory
+    # chain: items 6-11, before the SASRec window (12-23), count; items 0-5 do not.
+    assert change(6, 12) > 1e-4 and change(0, 6) == 0.0
+
+
+@pytest.mark.parametrize("fmt", ["jax", "onnx"])
+def test_export_of_an_ensemble_with_a_txl_member_returns_its_top_k(txl_ensemble_run, tmp_path, fmt):
+    from jaxrec.export.runtime import load_backend
+    from jaxrec.export.scoring import topk_with_exclusion
+
+    workdir, loaded, histories = txl_ensemble_run
+    out = tmp_path / fmt
+    assert main(["export", "--workdir", str(workdir), "--format", fmt, "--out", str(out)]) == 0
+    scores = ensemble_score_fn(loaded)(histories, np.zeros(4, np.int32))
+    exclude = np.array([True, False] * 2)
+    want_ids, want_scores = topk_with_exclusion(scores, histories, exclude, 10)
+    ids, got_scores = load_backend(out).recommend(histories, exclude)
+    np.testing.assert_array_equal(np.asarray(ids)[:, :10], np.asarray(want_ids))
+    np.testing.assert_allclose(np.asarray(got_scores)[:, :10], np.asarray(want_scores), atol=1e-4)
