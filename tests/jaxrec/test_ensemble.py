@@ -100,15 +100,16 @@ def test_ensemble_config_needs_two_members_and_is_not_a_single_model():
         EnsembleConfig(members=(EnsembleMember("sasrec.py", 0),))
     with pytest.raises(ValueError, match="member weight must be > 0"):
         EnsembleMember("ease.py", 0, weight=0.0)
-    best = REPO / "configs" / "best_ml1m.py"
-    experiment = load_experiment(best)
-    assert isinstance(experiment, EnsembleConfig)
-    assert [(m.config, m.seed) for m in experiment.members] == [
-        *[("sasrec.py", s) for s in range(3)],
-        ("hybrid.py", 0),
-    ]
-    with pytest.raises(TypeError, match="ensemble config"):
-        load_config(best)
+    shipped = {
+        "best_ml1m.py": [*[("sasrec_txl.py", s) for s in range(3)], ("sasrec.py", 0)],
+        "ensemble_ml1m_sasrec_hybrid.py": [*[("sasrec.py", s) for s in range(3)], ("hybrid.py", 0)],
+    }
+    for name, members in shipped.items():
+        experiment = load_experiment(REPO / "configs" / name)
+        assert isinstance(experiment, EnsembleConfig)
+        assert [(m.config, m.seed) for m in experiment.members] == members
+        with pytest.raises(TypeError, match="ensemble config"):
+            load_config(REPO / "configs" / name)
 
 
 def test_member_overrides_apply_before_the_command_line(tmp_path):
