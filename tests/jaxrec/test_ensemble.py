@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 
 import numpy as np
 import pytest
@@ -32,6 +33,19 @@ def weighted_member_scores(
         model = nnx.merge(member.graphdef, member.params)
         out.append(np.asarray(model.score_all(histories[:, -member.cfg.model.max_len :], None)))
     return np.average(out, axis=0, weights=weights)
+
+
+def train_tiny_ensemble(root, members: str, data) -> pathlib.Path:
+    """Trains (2 epochs each) the ensemble whose ``members`` tuple is the given source text."""
+    config = root / "ens.py"
+    config.write_text(
+        "from jaxrec.config import EnsembleConfig, EnsembleMember\n\n\n"
+        f"def get_config():\n    return EnsembleConfig(members=({members}))\n"
+    )
+    workdir = root / "work"
+    argv = ["train", "--config", str(config), "--data", str(data), "--workdir", str(workdir)]
+    assert main([*argv, "--set", "max_epochs=2"]) == 0
+    return workdir
 
 
 @pytest.fixture(scope="module")
@@ -152,16 +166,11 @@ def test_export_of_an_ensemble_returns_its_top_k(ensemble_run, tmp_path, fmt):
 
 
 def test_an_ease_member_blends_in_with_its_weight(tiny_dataset, tmp_path):
-    config = tmp_path / "ens.py"
-    config.write_text(
-        "from jaxrec.config import EnsembleConfig, EnsembleMember\n\n\n"
-        "def get_config():\n"
-        f"    return EnsembleConfig(members=(EnsembleMember({str(TINY_CONFIG)!r}, 0),\n"
-        f"        EnsembleMember({str(REPO / 'configs' / 'ease.py')!r}, 0, weight=50.0)))\n"
+    ease = REPO / "configs" / "ease.py"
+    members = (
+        f"EnsembleMember({str(TINY_CONFIG)!r}, 0), EnsembleMember({str(ease)!r}, 0, weight=50.0)"
     )
-    workdir = tmp_path / "work"
-    argv = ["train", "--config", str(config), "--data", str(tiny_dataset), "--workdir"]
-    assert main([*argv, str(workdir), "--set", "max_epochs=2"]) == 0
+    workdir = train_tiny_ensemble(tmp_path, members, tiny_dataset)
     loaded = load_ensemble(workdir)
     assert [m.cfg.model.name for m in loaded.members][1] == "ease"
     rng = np.random.default_rng(2)
@@ -174,18 +183,11 @@ def test_an_ease_member_blends_in_with_its_weight(tiny_dataset, tmp_path):
 @pytest.fixture(scope="module")
 def txl_ensemble_run(tiny_dataset, tmp_path_factory):
     """A 2-block TXL member (histories of 24, segments of 6) beside a SASRec one (window 12)."""
-    root = tmp_path_factory.mktemp("txl_ensemble")
     txl = ("model.name=txl", "model.max_len=24", "model.segment_len=6", "model.num_layers=2")
-    config = root / "ens.py"
-    config.write_text(
-        "from jaxrec.config import EnsembleConfig, EnsembleMember\n\n\n"
-        "def get_config():\n"
-        f"    return EnsembleConfig(members=(EnsembleMember({str(TINY_CONFIG)!r}, 0, {txl!r}),\n"
-        f"                                   EnsembleMember({str(TINY_CONFIG)!r}, 1)))\n"
+    members = (
+        f"EnsembleMember({str(TINY_CONFIG)!r}, 0, {txl!r}), EnsembleMember({str(TINY_CONFIG)!r}, 1)"
     )
-    workdir = root / "work"
-    argv = ["train", "--config", str(config), "--data", str(tiny_dataset), "--workdir"]
-    assert main([*argv, str(workdir), "--set", "max_epochs=2"]) == 0
+    workdir = train_tiny_ensemble(tmp_path_factory.mktemp("txl_ensemble"), members, tiny_dataset)
     loaded = load_ensemble(workdir)
     histories = np.random.default_rng(2).integers(1, loaded.dataset.num_items + 1, (4, 24))
     return workdir, loaded, histories.astype(np.int32)
