@@ -142,27 +142,37 @@ def test_member_overrides_apply_before_the_command_line(tmp_path):
     assert members[0].overrides == ("model.dropout=0.5", "max_epochs=7")
 
 
-@pytest.mark.parametrize("fmt", ["jax", "onnx"])
-def test_export_of_an_ensemble_returns_its_top_k(ensemble_run, tmp_path, fmt):
+def export_and_check_top_k(workdir, loaded: LoadedEnsemble, histories, out) -> dict:
+    """Exports ``workdir`` to ``out`` (its name is the format); its top-k must be the ensemble's.
+
+    Every other user of int32[B, L] ``histories`` has its history excluded. Returns the
+    export's metadata.
+    """
     from jaxrec.export.runtime import load_backend
     from jaxrec.export.scoring import topk_with_exclusion
 
-    _, workdir, _ = ensemble_run
-    out = tmp_path / fmt
-    assert main(["export", "--workdir", str(workdir), "--format", fmt, "--out", str(out)]) == 0
+    argv = ["export", "--workdir", str(workdir), "--format", out.name, "--out", str(out)]
+    assert main(argv) == 0
     metadata = json.loads((out / "metadata.json").read_text())
-    assert metadata["model_name"] == "ensemble" and len(metadata["train_config"]["ensemble"]) == 2
-    assert metadata["train_config"]["ensemble_weights"] == [1.0, 3.0]
-    loaded = load_ensemble(workdir)
-    rng = np.random.default_rng(1)
-    histories = rng.integers(0, loaded.dataset.num_items + 1, (6, loaded.max_len)).astype(np.int32)
-    exclude = np.array([True, False] * 3)
-    scores = ensemble_score_fn(loaded)(histories, np.zeros(6, np.int32))
-    k = metadata["k_max"]
-    want_ids, want_scores = topk_with_exclusion(scores, histories, exclude, k)
+    batch = len(histories)
+    exclude = np.arange(batch) % 2 == 0
+    scores = ensemble_score_fn(loaded)(histories, np.zeros(batch, np.int32))
+    want_ids, want_scores = topk_with_exclusion(scores, histories, exclude, metadata["k_max"])
     ids, got_scores = load_backend(out).recommend(histories, exclude)
     np.testing.assert_array_equal(np.asarray(ids), np.asarray(want_ids))
     np.testing.assert_allclose(np.asarray(got_scores), np.asarray(want_scores), atol=1e-4)
+    return metadata
+
+
+@pytest.mark.parametrize("fmt", ["jax", "onnx"])
+def test_export_of_an_ensemble_returns_its_top_k(ensemble_run, tmp_path, fmt):
+    _, workdir, _ = ensemble_run
+    loaded = load_ensemble(workdir)
+    rng = np.random.default_rng(1)
+    histories = rng.integers(0, loaded.dataset.num_items + 1, (6, loaded.max_len)).astype(np.int32)
+    metadata = export_and_check_top_k(workdir, loaded, histories, tmp_path / fmt)
+    assert metadata["model_name"] == "ensemble" and len(metadata["train_config"]["ensemble"]) == 2
+    assert metadata["train_config"]["ensemble_weights"] == [1.0, 3.0]
 
 
 def test_an_ease_member_blends_in_with_its_weight(tiny_dataset, tmp_path):
@@ -215,15 +225,6 @@ def test_a_txl_member_reads_past_the_sasrec_window_up_to_its_memory_reach(txl_en
 
 @pytest.mark.parametrize("fmt", ["jax", "onnx"])
 def test_export_of_an_ensemble_with_a_txl_member_returns_its_top_k(txl_ensemble_run, tmp_path, fmt):
-    from jaxrec.export.runtime import load_backend
-    from jaxrec.export.scoring import topk_with_exclusion
-
     workdir, loaded, histories = txl_ensemble_run
-    out = tmp_path / fmt
-    assert main(["export", "--workdir", str(workdir), "--format", fmt, "--out", str(out)]) == 0
-    scores = ensemble_score_fn(loaded)(histories, np.zeros(4, np.int32))
-    exclude = np.array([True, False] * 2)
-    want_ids, want_scores = topk_with_exclusion(scores, histories, exclude, 10)
-    ids, got_scores = load_backend(out).recommend(histories, exclude)
-    np.testing.assert_array_equal(np.asarray(ids)[:, :10], np.asarray(want_ids))
-    np.testing.assert_allclose(np.asarray(got_scores)[:, :10], np.asarray(want_scores), atol=1e-4)
+    metadata = export_and_check_top_k(workdir, loaded, histories, tmp_path / fmt)
+    assert [m["name"] for m in metadata["model_config"]["members"]] == ["txl", "sasrec"]
